@@ -1,0 +1,22 @@
+// jest runs in ESM mode (NODE_OPTIONS=--experimental-vm-modules, set by the npm scripts):
+// @kubernetes/client-node is ESM-only.
+const tsEsm = {
+  extensionsToTreatAsEsm: ['.ts'],
+  transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
+  // Sources import siblings with the `.js` extension NodeNext requires; map them to the `.ts` files.
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  testEnvironment: 'node',
+};
+
+export default {
+  projects: [
+    { ...tsEsm, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    {
+      ...tsEsm,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      // Each file waits on real servers; its own timeouts are set per test.
+      testTimeout: 120_000,
+    },
+  ],
+};

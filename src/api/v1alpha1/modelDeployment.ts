@@ -1,0 +1,229 @@
+// ModelDeployment v1alpha1: the zod schemas are the single source of truth. The CRD in crds/ is
+// generated from them (src/tools/generateCrd.ts); the CEL rules attached with `.meta()` are the
+// apiserver's copy of the zod refinements, and test/unit/api/examples.test.ts plus
+// test/integration/crd.test.ts prove the two agree on the same table of examples.
+import { z } from 'zod';
+import { GO_DURATION, parseDurationMs } from '../../runtime/duration.js';
+
+export const GROUP = 'mlops.healthpredict.io';
+export const VERSION = 'v1alpha1';
+export const KIND = 'ModelDeployment';
+export const PLURAL = 'modeldeployments';
+export const SINGULAR = 'modeldeployment';
+export const SHORT_NAMES = ['mdep', 'md'];
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+/** Set to any new value (e.g. a timestamp) to make the operator poll MLflow now. */
+export const RECONCILE_REQUESTED_ANNOTATION = `${GROUP}/reconcile-requested-at`;
+
+export const MIN_POLL_INTERVAL = '10s';
+const ALIAS = /^[A-Za-z0-9_-]+$/;
+// MLflow accepts almost any model name; we refuse the characters that break its URIs
+// (models:/<name>/<version>) and leading/trailing blanks.
+const MODEL_NAME = /^[^/:%\s]([^/:%]*[^/:%\s])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const HTTP_URL = /^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/;
+
+const stageOrAliasRule = {
+  rule: '(has(self.stage) ? 1 : 0) + (has(self.alias) ? 1 : 0) == 1',
+  message: 'exactly one of spec.model.stage or spec.model.alias must be set',
+};
+const aliasNotReservedRule = {
+  rule: "!has(self.alias) || (self.alias.lowerAscii() != 'latest' && !self.alias.matches('^[vV][0-9]+$'))",
+  message: "spec.model.alias must not be 'latest' or look like a version number (v1, V12): MLflow reserves those",
+  fieldPath: '.alias',
+};
+const pollIntervalRule = {
+  rule: `!has(self.pollInterval) || !self.pollInterval.matches('${GO_DURATION.source.replace(/\\/g, '\\\\')}') || duration(self.pollInterval) >= duration('${MIN_POLL_INTERVAL}')`,
+  message: `spec.model.pollInterval must be at least ${MIN_POLL_INTERVAL}`,
+  fieldPath: '.pollInterval',
+};
+
+export const ModelRefSchema = z
+  .object({
+    name: z
+      .string()
+      .min(1)
+      .max(256)
+      .regex(MODEL_NAME)
+      .describe(
+        'Name of the registered model in the MLflow Model Registry, e.g. HealthPredictModel. ' +
+          'Must not contain "/", ":" or "%" and must not start or end with a blank.',
+      ),
+    stage: z
+      .enum(['Staging', 'Production'])
+      .optional()
+      .describe(
+        'Registry stage to follow (deprecated in MLflow since 2.9 but still served). ' +
+          'Exactly one of stage or alias must be set.',
+      ),
+    alias: z
+      .string()
+      .min(1)
+      .max(255)
+      .regex(ALIAS)
+      .optional()
+      .describe(
+        'Registry alias to follow, e.g. champion. Letters, digits, "_" and "-"; "latest" and ' +
+          'version-like names (v1) are reserved by MLflow. Exactly one of stage or alias must be set.',
+      ),
+    pollInterval: z
+      .string()
+      .regex(GO_DURATION)
+      .max(32)
+      .default('60s')
+      .describe(
+        `How often to ask MLflow for a new version, as a Go duration (30s, 5m, 1h). ` +
+          `At least ${MIN_POLL_INTERVAL}; defaults to 60s.`,
+      ),
+  })
+  .meta({ 'x-kubernetes-validations': [stageOrAliasRule, aliasNotReservedRule, pollIntervalRule] })
+  .describe('Which registered model version to deploy: a model name and the stage or alias to follow.');
+
+export const SecretRefSchema = z
+  .object({
+    name: z
+      .string()
+      .min(1)
+      .max(253)
+      .regex(DNS_SUBDOMAIN)
+      .describe('Name of a Secret in the ModelDeployment\'s namespace.'),
+  })
+  .describe(
+    'Secret with MLflow credentials: keys "username" and "password" for basic auth, ' +
+      'or "token" for a bearer token. Basic auth wins when both are present.',
+  );
+
+export const RegistrySchema = z
+  .object({
+    trackingUri: z
+      .string()
+      .max(2048)
+      .regex(HTTP_URL)
+      .describe('Base URL of the MLflow tracking server, e.g. http://mlflow.mlops.svc:5000.'),
+    credentialsSecretRef: SecretRefSchema.optional(),
+    timeoutSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(300)
+      .default(10)
+      .describe('Timeout of one request to MLflow, in seconds. Defaults to 10.'),
+  })
+  .describe('The MLflow tracking server that holds the Model Registry.');
+
+export const ModelDeploymentSpecSchema = z
+  .object({
+    model: ModelRefSchema,
+    registry: RegistrySchema,
+    suspend: z
+      .boolean()
+      .default(false)
+      .describe('Stop polling MLflow and reconciling this object until set back to false.'),
+  })
+  .describe('Desired state: the MLflow model to follow and where to find it.');
+
+export const ConditionSchema = z
+  .object({
+    type: z.string().min(1).max(316).describe('Type of condition in CamelCase, e.g. Ready.'),
+    status: z.enum(['True', 'False', 'Unknown']).describe('Status of the condition: True, False or Unknown.'),
+    observedGeneration: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe('The .metadata.generation the condition was set for.'),
+    lastTransitionTime: z.string().describe('Last time the condition changed status (RFC 3339).'),
+    reason: z.string().min(1).max(1024).describe('Machine-readable reason in CamelCase.'),
+    message: z.string().max(32768).describe('Human-readable message: what happened and what to do.'),
+  })
+  .describe('A kstatus / metav1.Condition entry.');
+export type Condition = z.infer<typeof ConditionSchema>;
+
+export const PHASES = [
+  'Pending',
+  'Resolving',
+  'Building',
+  'Deploying',
+  'Verifying',
+  'Testing',
+  'Succeeded',
+  'Failed',
+] as const;
+export type Phase = (typeof PHASES)[number];
+
+export const ResolvedModelSchema = z
+  .object({
+    name: z.string().describe('Registered model name.'),
+    version: z.string().describe('Resolved model version (MLflow versions are strings of digits).'),
+    runId: z.string().optional().describe('MLflow run that produced the version, when known.'),
+    source: z.string().optional().describe('Source URI of the version as MLflow reports it.'),
+    uri: z.string().describe('Exact model URI that pins this version: models:/<name>/<version>.'),
+    resolvedFrom: z.string().describe('What was followed: stage:<Stage> or alias:<alias>.'),
+    resolvedAt: z.string().describe('When this version was first resolved (RFC 3339).'),
+  })
+  .describe('The model version the operator resolved from the registry.');
+export type ResolvedModel = z.infer<typeof ResolvedModelSchema>;
+
+export const ModelDeploymentStatusSchema = z
+  .object({
+    observedGeneration: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe('The .metadata.generation the status was last computed for.'),
+    phase: z.enum(PHASES).optional().describe('Coarse pipeline phase, derived from the conditions.'),
+    model: ResolvedModelSchema.optional(),
+    lastHandledReconcileAt: z
+      .string()
+      .optional()
+      .describe(`Value of the ${RECONCILE_REQUESTED_ANNOTATION} annotation last acted upon.`),
+    conditions: z
+      .array(ConditionSchema)
+      .optional()
+      .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] })
+      .describe('Ready, Reconciling and Stalled (kstatus), plus one condition per pipeline step.'),
+  })
+  .describe('Observed state, written by the operator.');
+
+export type ModelDeploymentSpec = z.infer<typeof ModelDeploymentSpecSchema>;
+export type ModelDeploymentStatus = z.infer<typeof ModelDeploymentStatusSchema>;
+
+export interface ModelDeployment {
+  apiVersion?: string;
+  kind?: string;
+  metadata: {
+    name: string;
+    namespace: string;
+    uid?: string;
+    generation?: number;
+    resourceVersion?: string;
+    annotations?: Record<string, string>;
+    labels?: Record<string, string>;
+    // Typed as client-node types them; custom objects arrive as JSON strings. Only presence is read.
+    creationTimestamp?: Date;
+    deletionTimestamp?: Date;
+  };
+  spec: ModelDeploymentSpec;
+  status?: ModelDeploymentStatus;
+}
+
+/** What the spec follows, as written in status and messages: `stage:Production` or `alias:champion`. */
+export function followedRef(model: z.infer<typeof ModelRefSchema>): string {
+  return model.alias !== undefined ? `alias:${model.alias}` : `stage:${model.stage}`;
+}
+
+/** Zod twin of the CEL rules: the checks the apiserver makes that a JSON schema cannot express. */
+export const ModelDeploymentSpecStrictSchema = ModelDeploymentSpecSchema.superRefine((spec, ctx) => {
+  const { model } = spec;
+  if ((model.stage === undefined) === (model.alias === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['model'], message: stageOrAliasRule.message });
+  }
+  if (model.alias !== undefined && (model.alias.toLowerCase() === 'latest' || /^[vV][0-9]+$/.test(model.alias))) {
+    ctx.addIssue({ code: 'custom', path: ['model', 'alias'], message: aliasNotReservedRule.message });
+  }
+  if (GO_DURATION.test(model.pollInterval) && parseDurationMs(model.pollInterval) < parseDurationMs(MIN_POLL_INTERVAL)) {
+    ctx.addIssue({ code: 'custom', path: ['model', 'pollInterval'], message: pollIntervalRule.message });
+  }
+});

@@ -1,0 +1,224 @@
+// MLflow Model Registry client over undici. Only what the operator needs: the version behind an
+// alias and the latest version in a stage. Every response is validated with zod, and every
+// failure becomes an MlflowError whose `kind` tells the caller whether the user must act.
+// Registry quirks handled here (MLflow 3.x):
+//   - a missing alias is 400 INVALID_PARAMETER_VALUE "Registered model alias X not found.", not 404;
+//   - an empty stage answers `{}` (empty fields are omitted), not an empty list;
+//   - versions are strings; only READY versions may be deployed.
+import { Agent, type Dispatcher, request } from 'undici';
+import { z } from 'zod';
+
+export type MlflowAuth = { kind: 'basic'; username: string; password: string } | { kind: 'bearer'; token: string };
+
+export type MlflowErrorKind =
+  | 'Unreachable' // network error or timeout
+  | 'ServerError' // 5xx, 429
+  | 'Unauthorized' // 401 / 403
+  | 'ModelNotFound'
+  | 'AliasNotFound'
+  | 'NoVersionInStage'
+  | 'VersionNotReady'
+  | 'BadRequest' // other 4xx: the request the spec produced is wrong
+  | 'InvalidResponse'; // not JSON, or not the shape MLflow documents
+
+export class MlflowError extends Error {
+  override readonly name = 'MlflowError';
+  constructor(
+    readonly kind: MlflowErrorKind,
+    message: string,
+    readonly details: { httpStatus?: number; errorCode?: string } = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  /** True when retrying without any change can help. */
+  get transient(): boolean {
+    return this.kind === 'Unreachable' || this.kind === 'ServerError' || this.kind === 'InvalidResponse' || this.kind === 'VersionNotReady';
+  }
+}
+
+const ModelVersionSchema = z.object({
+  name: z.string().min(1),
+  version: z.string().regex(/^[0-9]+$/, 'version must be a string of digits'),
+  run_id: z.string().optional(),
+  source: z.string().optional(),
+  status: z.string().optional(),
+  current_stage: z.string().optional(),
+  aliases: z.array(z.string()).optional(),
+  last_updated_timestamp: z.number().optional(),
+});
+export type ModelVersion = z.infer<typeof ModelVersionSchema>;
+
+const AliasResponse = z.object({ model_version: ModelVersionSchema });
+const LatestVersionsResponse = z.object({ model_versions: z.array(ModelVersionSchema).optional() });
+const ErrorBody = z.object({ error_code: z.string().optional(), message: z.string().optional() });
+
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+export interface MlflowClientOptions {
+  trackingUri: string;
+  auth?: MlflowAuth;
+  timeoutMs: number;
+  dispatcher?: Dispatcher;
+}
+
+export class MlflowClient {
+  private readonly base: string;
+
+  constructor(private readonly options: MlflowClientOptions) {
+    this.base = options.trackingUri.replace(/\/+$/, '');
+  }
+
+  /** The version an alias points at; it must be READY. */
+  async getVersionByAlias(name: string, alias: string): Promise<ModelVersion> {
+    const body = await this.get('/registered-models/alias', { name, alias }, (err) => {
+      if (err.details.httpStatus === 400 && /alias .* not found/i.test(err.message)) {
+        return new MlflowError('AliasNotFound', `MLflow has no alias "${alias}" on registered model "${name}"`, err.details);
+      }
+      return notFoundAsModel(err, name);
+    });
+    const { model_version: version } = parse(AliasResponse, body, 'registered-models/alias');
+    if (version.status !== undefined && version.status !== 'READY') {
+      throw new MlflowError(
+        'VersionNotReady',
+        `version ${version.version} of "${name}" behind alias "${alias}" is ${version.status}, not READY`,
+      );
+    }
+    return version;
+  }
+
+  /** The newest READY version in `stage`. */
+  async getLatestVersionInStage(name: string, stage: string): Promise<ModelVersion> {
+    const body = await this.get('/registered-models/get-latest-versions', { name, stages: stage }, (err) =>
+      notFoundAsModel(err, name),
+    );
+    const { model_versions: versions = [] } = parse(LatestVersionsResponse, body, 'registered-models/get-latest-versions');
+    const ready = versions.filter((v) => (v.status ?? 'READY') === 'READY');
+    const newest = ready.sort((a, b) => Number(b.version) - Number(a.version))[0];
+    if (!newest) {
+      throw new MlflowError('NoVersionInStage', `registered model "${name}" has no READY version in stage ${stage}`);
+    }
+    return newest;
+  }
+
+  private async get(
+    path: string,
+    query: Record<string, string>,
+    mapError: (err: MlflowError) => MlflowError,
+  ): Promise<unknown> {
+    const url = `${this.base}/api/2.0/mlflow${path}?${new URLSearchParams(query)}`;
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(url, {
+        method: 'GET',
+        headers: { accept: 'application/json', ...authHeader(this.options.auth) },
+        headersTimeout: this.options.timeoutMs,
+        bodyTimeout: this.options.timeoutMs,
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+        dispatcher: this.options.dispatcher ?? sharedAgent(),
+      });
+    } catch (err) {
+      throw new MlflowError('Unreachable', `cannot reach MLflow at ${this.base}: ${describeNetworkError(err)}`, {}, { cause: err });
+    }
+    const text = await readText(res, this.base);
+    if (res.statusCode >= 200 && res.statusCode < 300) {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        throw new MlflowError('InvalidResponse', `MLflow at ${this.base} answered ${path} with a body that is not JSON`, {
+          httpStatus: res.statusCode,
+        });
+      }
+    }
+    throw mapError(errorFromResponse(res.statusCode, text, this.base));
+  }
+}
+
+function notFoundAsModel(err: MlflowError, name: string): MlflowError {
+  if (err.details.httpStatus === 404 && err.details.errorCode === 'RESOURCE_DOES_NOT_EXIST') {
+    return new MlflowError('ModelNotFound', `MLflow has no registered model named "${name}"`, err.details);
+  }
+  return err;
+}
+
+function errorFromResponse(httpStatus: number, text: string, base: string): MlflowError {
+  let errorCode: string | undefined;
+  let message = text.trim().slice(0, 300);
+  try {
+    const parsed = ErrorBody.safeParse(JSON.parse(text));
+    if (parsed.success) {
+      errorCode = parsed.data.error_code;
+      message = parsed.data.message ?? message;
+    }
+  } catch {
+    // plain-text error page: keep the text
+  }
+  const details = { httpStatus, ...(errorCode ? { errorCode } : {}) };
+  const said = `MLflow answered ${httpStatus}${errorCode ? ` ${errorCode}` : ''}: ${message || '(empty body)'}`;
+  if (httpStatus === 401 || httpStatus === 403) {
+    const hint = /host header/i.test(message)
+      ? ' (start mlflow server with --allowed-hosts including this host name)'
+      : ' (check the credentials Secret named in spec.registry.credentialsSecretRef)';
+    return new MlflowError('Unauthorized', said + hint, details);
+  }
+  if (httpStatus === 429 || httpStatus >= 500) return new MlflowError('ServerError', said, details);
+  if (httpStatus === 404 && !errorCode) {
+    return new MlflowError('BadRequest', `${said} (is ${base} an MLflow tracking server?)`, details);
+  }
+  return new MlflowError('BadRequest', said, details);
+}
+
+function parse<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
+  const result = schema.safeParse(body);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new MlflowError(
+      'InvalidResponse',
+      `MLflow answered ${what} with an unexpected shape: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
+    );
+  }
+  return result.data;
+}
+
+async function readText(res: Dispatcher.ResponseData, base: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of res.body) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_BODY_BYTES) {
+        res.body.destroy();
+        throw new MlflowError('InvalidResponse', `MLflow at ${base} sent a response larger than ${MAX_BODY_BYTES} bytes`);
+      }
+      chunks.push(chunk as Buffer);
+    }
+  } catch (err) {
+    if (err instanceof MlflowError) throw err;
+    throw new MlflowError('Unreachable', `reading the response from ${base} failed: ${describeNetworkError(err)}`, {}, { cause: err });
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function authHeader(auth: MlflowAuth | undefined): Record<string, string> {
+  if (!auth) return {};
+  if (auth.kind === 'basic') {
+    return { authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` };
+  }
+  return { authorization: `Bearer ${auth.token}` };
+}
+
+function describeNetworkError(err: unknown): string {
+  const e = err as { code?: string; name?: string; message?: string; cause?: { code?: string } };
+  if (e?.name === 'TimeoutError' || e?.code === 'UND_ERR_HEADERS_TIMEOUT' || e?.code === 'UND_ERR_BODY_TIMEOUT') {
+    return 'request timed out';
+  }
+  return e?.code ?? e?.cause?.code ?? e?.message ?? String(err);
+}
+
+let agent: Agent | undefined;
+// One keep-alive pool for all ModelDeployments; undici pools per origin inside it.
+function sharedAgent(): Agent {
+  agent ??= new Agent({ keepAliveTimeout: 30_000, connections: 16 });
+  return agent;
+}

@@ -1,0 +1,59 @@
+// What one reconcile of one ModelDeployment shares between its steps.
+import type { Logger } from 'pino';
+import type { ModelDeployment, ModelDeploymentSpec, ModelDeploymentStatus, Phase } from '../api/v1alpha1/modelDeployment.js';
+import type { ModelVersion } from '../clients/mlflow.js';
+import type { EventSpec } from './summarize.js';
+
+/** The registry calls the operator makes; MlflowClient is the implementation. */
+export interface ModelRegistry {
+  getVersionByAlias(name: string, alias: string): Promise<ModelVersion>;
+  getLatestVersionInStage(name: string, stage: string): Promise<ModelVersion>;
+}
+
+/** When each object last got a verdict from MLflow. In memory on purpose: a restarted operator
+ * polls once at start-up instead of writing a timestamp into status on every poll. */
+export class PollTracker {
+  private readonly last = new Map<string, number>();
+  get(key: string): number | undefined {
+    return this.last.get(key);
+  }
+  record(key: string, atMs: number): void {
+    this.last.set(key, atMs);
+  }
+  forget(key: string): void {
+    this.last.delete(key);
+  }
+}
+
+export interface ReconcileDeps {
+  registryFor(md: ModelDeployment): Promise<ModelRegistry>;
+  polls: PollTracker;
+  now(): Date;
+}
+
+export interface ReconcileContext {
+  key: string;
+  md: ModelDeployment;
+  spec: ModelDeploymentSpec;
+  /** The status being built; steps change it, the reconciler patches it once at the end. */
+  status: ModelDeploymentStatus;
+  /** The phase of the step now running; becomes status.phase if the reconcile stops here. */
+  phase: Phase;
+  events: EventSpec[];
+  /** Earliest time any step wants to look again (e.g. the next MLflow poll). */
+  requeueAfterMs: number | undefined;
+  now: Date;
+  log: Logger;
+  deps: ReconcileDeps;
+}
+
+export type StepResult =
+  | { kind: 'continue' }
+  | { kind: 'idle'; requeueAfterMs: number } // nothing to do until then; keep the last verdict
+  | { kind: 'wait'; reason: string; message: string; requeueAfterMs: number };
+
+export type Step = (ctx: ReconcileContext) => Promise<StepResult>;
+
+export function requeueNoLaterThan(ctx: ReconcileContext, ms: number): void {
+  ctx.requeueAfterMs = ctx.requeueAfterMs === undefined ? ms : Math.min(ctx.requeueAfterMs, ms);
+}

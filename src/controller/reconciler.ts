@@ -1,0 +1,145 @@
+// The ModelDeployment reconciler: an ordered list of steps sharing one context, and a summary
+// that always runs at the end and writes status only when it changed.
+import type { Logger } from 'pino';
+import {
+  API_VERSION,
+  GROUP,
+  KIND,
+  ModelDeploymentSpecStrictSchema,
+  PLURAL,
+  VERSION,
+  type ModelDeployment,
+  type ModelDeploymentStatus,
+} from '../api/v1alpha1/modelDeployment.js';
+import { parseDurationMs } from '../runtime/duration.js';
+import { done, requeueAfter, type Result } from '../runtime/controller.js';
+import { Stalling, Waiting, messageOf, reasonOf } from '../runtime/errors.js';
+import type { EventRecorder } from '../runtime/events.js';
+import { isConflict, isNotFound } from '../runtime/kubeErrors.js';
+import type { StatusPatcher } from '../runtime/statusPatch.js';
+import type { ReconcileContext, ReconcileDeps, Step } from './context.js';
+import { resolveModel } from './steps/resolveModel.js';
+import { summarize, transitionEvents, type Outcome } from './summarize.js';
+
+export const steps: readonly Step[] = [resolveModel];
+
+const CONFLICT_RETRY_MS = 500;
+
+export interface ReconcilerDeps extends ReconcileDeps {
+  get(key: string): ModelDeployment | undefined;
+  statusPatcher: Pick<StatusPatcher, 'patch'>;
+  events: Pick<EventRecorder, 'record'>;
+  log: Logger;
+}
+
+export function makeReconciler(deps: ReconcilerDeps): (key: string) => Promise<Result> {
+  return async (key) => {
+    const md = deps.get(key);
+    if (!md) {
+      deps.polls.forget(key);
+      return done();
+    }
+    if (md.spec?.suspend || md.metadata.deletionTimestamp) return done();
+    const log = deps.log.child({ modeldeployment: key, generation: md.metadata.generation });
+    const ctx: ReconcileContext = {
+      key,
+      md,
+      spec: md.spec,
+      status: structuredClone(md.status ?? {}),
+      phase: 'Pending',
+      events: [],
+      requeueAfterMs: undefined,
+      now: deps.now(),
+      log,
+      deps,
+    };
+    let outcome: Outcome = { kind: 'idle' };
+    let result: Result = done();
+    let failure: unknown;
+    try {
+      const parsed = ModelDeploymentSpecStrictSchema.safeParse(md.spec);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        throw new Stalling('InvalidSpec', `spec.${issue?.path.join('.')}: ${issue?.message}; fix the ModelDeployment`);
+      }
+      ctx.spec = parsed.data;
+      ({ outcome, result } = await runSteps(ctx));
+    } catch (err) {
+      ({ outcome, result, failure } = fromError(ctx, err));
+    }
+    try {
+      await writeStatus(ctx, outcome, deps);
+    } catch (err) {
+      if (isNotFound(err)) return done(); // deleted meanwhile
+      if (isConflict(err)) return requeueAfter(CONFLICT_RETRY_MS); // our view was stale; the informer has news
+      throw err;
+    }
+    if (failure !== undefined) throw failure; // backoff retry, after the status says why
+    return result;
+  };
+}
+
+async function runSteps(ctx: ReconcileContext): Promise<{ outcome: Outcome; result: Result }> {
+  for (const step of steps) {
+    const r = await step(ctx);
+    if (r.kind === 'idle') return { outcome: { kind: 'idle' }, result: requeueAfter(r.requeueAfterMs) };
+    if (r.kind === 'wait') {
+      return { outcome: { kind: 'progressing', reason: r.reason, message: r.message }, result: requeueAfter(r.requeueAfterMs) };
+    }
+  }
+  const model = ctx.status.model;
+  const message = model ? `Version ${model.version} of "${model.name}" resolved from ${model.resolvedFrom}` : 'Up to date';
+  return {
+    outcome: { kind: 'succeeded', message },
+    result: ctx.requeueAfterMs !== undefined ? requeueAfter(ctx.requeueAfterMs) : done(),
+  };
+}
+
+function fromError(ctx: ReconcileContext, err: unknown): { outcome: Outcome; result: Result; failure?: unknown } {
+  const reason = reasonOf(err);
+  const message = messageOf(err);
+  if (err instanceof Stalling) {
+    ctx.log.warn({ reason, message }, 'Stalled');
+    const { pollInterval } = ctx.md.spec?.model ?? {};
+    // The fix may happen outside the cluster (in MLflow), so look again once per poll interval.
+    const again = ctx.requeueAfterMs ?? safeInterval(pollInterval);
+    return { outcome: { kind: 'stalled', reason, message }, result: requeueAfter(again) };
+  }
+  if (err instanceof Waiting) {
+    return { outcome: { kind: 'progressing', reason, message }, result: requeueAfter(err.afterMs) };
+  }
+  return { outcome: { kind: 'retrying', reason, message }, result: done(), failure: err };
+}
+
+// An invalid spec can stall before the interval is known; fall back to the default.
+function safeInterval(pollInterval: string | undefined): number {
+  try {
+    return parseDurationMs(pollInterval ?? '60s');
+  } catch {
+    return 60_000;
+  }
+}
+
+async function writeStatus(ctx: ReconcileContext, outcome: Outcome, deps: ReconcilerDeps): Promise<void> {
+  const before = ctx.md.status;
+  const after: ModelDeploymentStatus = summarize({
+    status: ctx.status,
+    outcome,
+    activePhase: ctx.phase,
+    generation: ctx.md.metadata.generation,
+    now: ctx.now,
+  });
+  const { namespace, name, resourceVersion } = ctx.md.metadata;
+  const wrote = await deps.statusPatcher.patch(
+    { group: GROUP, version: VERSION, plural: PLURAL, namespace, name },
+    resourceVersion,
+    before as Record<string, unknown> | undefined,
+    after as Record<string, unknown>,
+  );
+  if (!wrote) return;
+  ctx.log.debug({ phase: after.phase }, 'Patched status');
+  const target = { apiVersion: API_VERSION, kind: KIND, metadata: ctx.md.metadata };
+  for (const e of [...ctx.events, ...transitionEvents(before, after)]) {
+    await deps.events.record(target, e.type, e.reason, e.message);
+  }
+}

@@ -1,0 +1,41 @@
+// Builds the MLflow client for one ModelDeployment, with credentials read from its Secret.
+import type { CoreV1Api } from '@kubernetes/client-node';
+import type { ModelDeployment } from '../api/v1alpha1/modelDeployment.js';
+import { MlflowClient, type MlflowAuth } from '../clients/mlflow.js';
+import { CredentialsError, credentialsFromSecretData } from '../clients/mlflowCredentials.js';
+import { Stalling } from '../runtime/errors.js';
+import { isForbidden, isNotFound, kubeMessageOf } from '../runtime/kubeErrors.js';
+import type { ModelRegistry } from './context.js';
+
+export function makeRegistryFactory(core: CoreV1Api): (md: ModelDeployment) => Promise<ModelRegistry> {
+  return async (md) => {
+    const { registry } = md.spec;
+    const auth = registry.credentialsSecretRef
+      ? await readAuth(core, md.metadata.namespace, registry.credentialsSecretRef.name)
+      : undefined;
+    return new MlflowClient({
+      trackingUri: registry.trackingUri,
+      timeoutMs: (registry.timeoutSeconds ?? 10) * 1000,
+      ...(auth ? { auth } : {}),
+    });
+  };
+}
+
+async function readAuth(core: CoreV1Api, namespace: string, name: string): Promise<MlflowAuth> {
+  try {
+    const secret = await core.readNamespacedSecret({ namespace, name });
+    return credentialsFromSecretData(name, secret.data);
+  } catch (err) {
+    if (err instanceof CredentialsError) throw new Stalling('InvalidCredentialsSecret', err.message);
+    if (isNotFound(err)) {
+      throw new Stalling(
+        'CredentialsSecretNotFound',
+        `Secret "${name}" named in spec.registry.credentialsSecretRef does not exist in namespace "${namespace}"`,
+      );
+    }
+    if (isForbidden(err)) {
+      throw new Stalling('CredentialsSecretForbidden', `cannot read Secret "${name}": ${kubeMessageOf(err)}`);
+    }
+    throw err;
+  }
+}

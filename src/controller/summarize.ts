@@ -1,0 +1,83 @@
+// Turns the outcome of one reconcile into kstatus conditions and the phase, and names the Events
+// the change deserves. Pure: the reconciler patches and records what this returns.
+import type { ModelDeploymentStatus, Phase } from '../api/v1alpha1/modelDeployment.js';
+import {
+  type Condition,
+  READY,
+  RECONCILING,
+  STALLED,
+  findCondition,
+  removeCondition,
+  setCondition,
+} from '../runtime/conditions.js';
+
+export type Outcome =
+  | { kind: 'succeeded'; message: string } // every step is done
+  | { kind: 'idle' } // nothing to do this time: keep the verdict of the last reconcile
+  | { kind: 'progressing'; reason: string; message: string } // waiting on something that is not ready yet
+  | { kind: 'retrying'; reason: string; message: string } // transient failure, retried with backoff
+  | { kind: 'stalled'; reason: string; message: string }; // the user must act
+
+export interface SummarizeInput {
+  status: ModelDeploymentStatus; // already carries the steps' own conditions and results
+  outcome: Outcome;
+  /** The phase of the step that was running when the reconcile ended. */
+  activePhase: Phase;
+  generation: number | undefined;
+  now: Date;
+}
+
+export interface EventSpec {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+export function summarize({ status, outcome, activePhase, generation, now }: SummarizeInput): ModelDeploymentStatus {
+  if (outcome.kind === 'idle') return { ...status, observedGeneration: generation ?? status.observedGeneration };
+  let conditions: Condition[] = [...(status.conditions ?? [])];
+  const set = (type: string, s: Condition['status'], reason: string, message: string) => {
+    conditions = setCondition(conditions, { type, status: s, reason, message }, generation, now);
+  };
+  let phase: Phase;
+  switch (outcome.kind) {
+    case 'succeeded':
+      set(READY, 'True', 'Succeeded', outcome.message);
+      conditions = removeCondition(removeCondition(conditions, RECONCILING), STALLED);
+      phase = 'Succeeded';
+      break;
+    case 'progressing':
+    case 'retrying':
+      set(READY, 'False', outcome.reason, outcome.message);
+      set(RECONCILING, 'True', outcome.kind === 'retrying' ? 'ProgressingWithRetry' : outcome.reason, outcome.message);
+      conditions = removeCondition(conditions, STALLED);
+      phase = activePhase;
+      break;
+    case 'stalled':
+      set(READY, 'False', outcome.reason, outcome.message);
+      set(STALLED, 'True', outcome.reason, outcome.message);
+      conditions = removeCondition(conditions, RECONCILING);
+      phase = 'Failed';
+      break;
+  }
+  return { ...status, observedGeneration: generation, phase, conditions: orderConditions(conditions) };
+}
+
+// Ready, Reconciling, Stalled first, then the step conditions in the order they were added.
+function orderConditions(conditions: Condition[]): Condition[] {
+  const kstatus = [READY, RECONCILING, STALLED];
+  const rank = (c: Condition) => (kstatus.includes(c.type) ? kstatus.indexOf(c.type) : kstatus.length);
+  return [...conditions].sort((a, b) => rank(a) - rank(b));
+}
+
+/** Events for a status change: a phase change, or a new reason for not being Ready. */
+export function transitionEvents(before: ModelDeploymentStatus | undefined, after: ModelDeploymentStatus): EventSpec[] {
+  const wasReady = findCondition(before?.conditions, READY);
+  const ready = findCondition(after.conditions, READY);
+  if (!ready) return [];
+  const phaseChanged = before?.phase !== after.phase;
+  const reasonChanged = wasReady?.status !== ready.status || wasReady?.reason !== ready.reason;
+  if (!phaseChanged && !reasonChanged) return [];
+  const failing = ready.status !== 'True' && (after.phase === 'Failed' || findCondition(after.conditions, RECONCILING)?.reason === 'ProgressingWithRetry');
+  return [{ type: failing ? 'Warning' : 'Normal', reason: ready.reason, message: ready.message }];
+}

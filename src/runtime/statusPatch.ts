@@ -1,0 +1,52 @@
+// Writes a custom resource's status subresource only when it changed, as a JSON merge patch
+// of the changed top-level fields (null removes one). metadata.resourceVersion makes the write
+// optimistic: a stale view gets 409 Conflict and the caller requeues instead of overwriting.
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { isDeepStrictEqual } from 'node:util';
+
+export interface ResourceRef {
+  group: string;
+  version: string;
+  plural: string;
+  namespace: string;
+  name: string;
+}
+
+type Status = Record<string, unknown>;
+
+/** The merge patch turning `current` into `desired`, or undefined when they are equal. */
+export function statusMergePatch(current: Status | undefined, desired: Status): Status | undefined {
+  const patch: Status = {};
+  const old = current ?? {};
+  for (const key of new Set([...Object.keys(old), ...Object.keys(desired)])) {
+    const next = desired[key];
+    if (next === undefined) {
+      if (old[key] !== undefined) patch[key] = null;
+    } else if (!isDeepStrictEqual(old[key], next)) {
+      patch[key] = next;
+    }
+  }
+  return Object.keys(patch).length > 0 ? patch : undefined;
+}
+
+export class StatusPatcher {
+  constructor(
+    private readonly api: CustomObjectsApi,
+    private readonly fieldManager: string,
+  ) {}
+
+  /** Returns true when a write was made. */
+  async patch(ref: ResourceRef, resourceVersion: string | undefined, current: Status | undefined, desired: Status): Promise<boolean> {
+    const status = statusMergePatch(current, JSON.parse(JSON.stringify(desired)) as Status);
+    if (!status) return false;
+    await this.api.patchNamespacedCustomObjectStatus(
+      {
+        ...ref,
+        body: { metadata: resourceVersion ? { resourceVersion } : {}, status },
+        fieldManager: this.fieldManager,
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    return true;
+  }
+}

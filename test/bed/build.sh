@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Builds the test bed's Kubernetes binaries (etcd, kube-apiserver, kube-controller-manager,
+# kube-scheduler, kubectl, kwok) from the Go module proxy into a cache outside the repo,
+# keyed by version. Only what is missing is built, so a warm run returns at once.
+# Prints the bin directory on its last line.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=versions.sh
+. "$here/versions.sh"
+
+export GOTOOLCHAIN=local CGO_ENABLED=0
+export GOFLAGS="${GOFLAGS:--mod=mod}"
+mkdir -p "$BED_BIN" "$BED_CACHE/src" "$BED_CACHE/scratch"
+log() { printf '[bed-build] %s\n' "$*" >&2; }
+
+# `go mod download -json` works outside a module and tells where the module's files are.
+mod_field() { (cd "$BED_CACHE/scratch" && go mod download -json "$1") | grep "\"$2\"" | head -1 | cut -d'"' -f4; }
+
+build_etcd() {
+  [ -x "$BED_BIN/etcd" ] && return 0
+  log "building etcd v$ETCD_VERSION"
+  local d="$BED_CACHE/src/etcd-$ETCD_VERSION"
+  mkdir -p "$d"
+  # etcd's own go.mod has replace directives, so `go install` refuses it: build from a module of ours.
+  cat >"$d/go.mod" <<EOF
+module local/etcd-bed-build
+
+go 1.25.0
+
+require go.etcd.io/etcd/server/v3 v$ETCD_VERSION
+
+tool go.etcd.io/etcd/server/v3
+EOF
+  (cd "$d" && go mod tidy && go build -trimpath -ldflags "-s -w" -o "$BED_BIN/etcd.tmp" go.etcd.io/etcd/server/v3)
+  mv "$BED_BIN/etcd.tmp" "$BED_BIN/etcd"
+}
+
+build_k8s() {
+  local want="kube-apiserver kube-controller-manager kube-scheduler kubectl" missing="" b
+  for b in $want; do [ -x "$BED_BIN/$b" ] || missing="$missing $b"; done
+  [ -z "$missing" ] && return 0
+  log "building$missing v$K8S_VERSION"
+  local d="$BED_CACHE/src/k8s-$K8S_VERSION" upstream staging minor ld p tmp
+  mkdir -p "$d"
+  upstream="$(mod_field "k8s.io/kubernetes@v$K8S_VERSION" GoMod)"
+  staging="v0.${K8S_VERSION#1.}"
+  minor="$(echo "$K8S_VERSION" | cut -d. -f2)"
+  # k8s.io/kubernetes requires its staging modules at v0.0.0 and replaces them with local
+  # paths; a consumer must replace each with its published tag. Generate the list from
+  # upstream's go.mod so it follows the version.
+  {
+    echo "module local/k8s-bed-build"
+    echo
+    grep -E '^go [0-9]' "$upstream"
+    grep -E '^godebug ' "$upstream" || true
+    echo
+    echo "require k8s.io/kubernetes v$K8S_VERSION"
+    echo
+    echo "replace ("
+    awk -v ver="$staging" '
+      /^require[ \t]*\(/ {inreq=1; next}
+      inreq && /^\)/     {inreq=0; next}
+      inreq && $1 ~ /^k8s\.io\// && $2 == "v0.0.0" {printf "\t%s => %s %s\n", $1, $1, ver}' "$upstream"
+    echo ")"
+    echo
+    echo "tool ("
+    for b in $want; do printf '\tk8s.io/kubernetes/cmd/%s\n' "$b"; done
+    echo ")"
+  } >"$d/go.mod"
+  (cd "$d" && go mod tidy)
+  ld="-s -w"
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ld="$ld -X $p.gitVersion=v$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor"
+    ld="$ld -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
+  done
+  tmp="$BED_BIN/.tmp-k8s"
+  mkdir -p "$tmp"
+  # One `go build` for all four so shared packages compile once.
+  (cd "$d" && go build -trimpath -ldflags "$ld" -o "$tmp/" \
+    $(for b in $missing; do echo "k8s.io/kubernetes/cmd/$b"; done))
+  for b in $missing; do mv "$tmp/$b" "$BED_BIN/$b"; done
+  rmdir "$tmp"
+}
+
+build_kwok() {
+  if [ ! -x "$BED_BIN/kwok" ]; then
+    log "building kwok v$KWOK_VERSION"
+    GOBIN="$BED_BIN/.tmp-kwok" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@v$KWOK_VERSION"
+    mv "$BED_BIN/.tmp-kwok/kwok" "$BED_BIN/kwok"
+    rmdir "$BED_BIN/.tmp-kwok"
+  fi
+  if [ ! -d "$BED_BIN/kwok-stage" ]; then
+    local dir
+    dir="$(mod_field "sigs.k8s.io/kwok@v$KWOK_VERSION" Dir)"
+    cp -r "$dir/kustomize/stage" "$BED_BIN/kwok-stage.tmp"
+    chmod -R u+w "$BED_BIN/kwok-stage.tmp"
+    mv "$BED_BIN/kwok-stage.tmp" "$BED_BIN/kwok-stage"
+  fi
+}
+
+start=$(date +%s)
+build_etcd
+build_k8s
+build_kwok
+log "binaries ready in $(($(date +%s) - start))s"
+echo "$BED_BIN"
