@@ -14,7 +14,12 @@ const ConfigSchema = z.object({
   WATCH_NAMESPACES: z
     .string()
     .default('')
-    .transform((s) => s.split(',').map((n) => n.trim()).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((n) => n.trim())
+        .filter(Boolean),
+    )
     .describe('Comma-separated namespaces to watch; empty watches all namespaces.'),
   MAX_CONCURRENT_RECONCILES: z.coerce.number().int().min(1).max(64).default(4),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),

@@ -19,7 +19,9 @@ type MD = ModelDeployment & { apiVersion?: string; kind?: string };
 export class Operator {
   private readonly informers = new Map<string, SupervisedInformer<MD>>(); // by namespace, '' = all
   private readonly controller: Controller<string>;
-  private readonly queue = new WorkQueue<string>({ backoff: new ExponentialBackoff({ baseMs: 1000, maxMs: 300_000 }) });
+  private readonly queue = new WorkQueue<string>({
+    backoff: new ExponentialBackoff({ baseMs: 1000, maxMs: 300_000 }),
+  });
 
   constructor(
     kc: KubeConfig,
@@ -35,7 +37,12 @@ export class Operator {
         : `/apis/${GROUP}/${VERSION}/${PLURAL}`;
       const list = (): Promise<KubernetesListObject<MD>> =>
         ns
-          ? objects.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL })
+          ? objects.listNamespacedCustomObject({
+              group: GROUP,
+              version: VERSION,
+              namespace: ns,
+              plural: PLURAL,
+            })
           : objects.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL });
       this.informers.set(
         ns,
@@ -70,7 +77,10 @@ export class Operator {
   async start(): Promise<void> {
     await Promise.all([...this.informers.values()].map((i) => i.start()));
     this.controller.start();
-    this.log.info({ namespaces: this.config.watchNamespaces, workers: this.config.maxConcurrentReconciles }, 'Started controller');
+    this.log.info(
+      { namespaces: this.config.watchNamespaces, workers: this.config.maxConcurrentReconciles },
+      'Started controller',
+    );
   }
 
   /** Stops watching, then lets in-flight reconciles finish. */

@@ -8,7 +8,8 @@
 import { Agent, type Dispatcher, request } from 'undici';
 import { z } from 'zod';
 
-export type MlflowAuth = { kind: 'basic'; username: string; password: string } | { kind: 'bearer'; token: string };
+export type MlflowAuth =
+  { kind: 'basic'; username: string; password: string } | { kind: 'bearer'; token: string };
 
 export type MlflowErrorKind =
   | 'Unreachable' // network error or timeout
@@ -34,7 +35,12 @@ export class MlflowError extends Error {
 
   /** True when retrying without any change can help. */
   get transient(): boolean {
-    return this.kind === 'Unreachable' || this.kind === 'ServerError' || this.kind === 'InvalidResponse' || this.kind === 'VersionNotReady';
+    return (
+      this.kind === 'Unreachable' ||
+      this.kind === 'ServerError' ||
+      this.kind === 'InvalidResponse' ||
+      this.kind === 'VersionNotReady'
+    );
   }
 }
 
@@ -74,7 +80,11 @@ export class MlflowClient {
   async getVersionByAlias(name: string, alias: string): Promise<ModelVersion> {
     const body = await this.get('/registered-models/alias', { name, alias }, (err) => {
       if (err.details.httpStatus === 400 && /alias .* not found/i.test(err.message)) {
-        return new MlflowError('AliasNotFound', `MLflow has no alias "${alias}" on registered model "${name}"`, err.details);
+        return new MlflowError(
+          'AliasNotFound',
+          `MLflow has no alias "${alias}" on registered model "${name}"`,
+          err.details,
+        );
       }
       return notFoundAsModel(err, name);
     });
@@ -93,11 +103,18 @@ export class MlflowClient {
     const body = await this.get('/registered-models/get-latest-versions', { name, stages: stage }, (err) =>
       notFoundAsModel(err, name),
     );
-    const { model_versions: versions = [] } = parse(LatestVersionsResponse, body, 'registered-models/get-latest-versions');
+    const { model_versions: versions = [] } = parse(
+      LatestVersionsResponse,
+      body,
+      'registered-models/get-latest-versions',
+    );
     const ready = versions.filter((v) => (v.status ?? 'READY') === 'READY');
     const newest = ready.sort((a, b) => Number(b.version) - Number(a.version))[0];
     if (!newest) {
-      throw new MlflowError('NoVersionInStage', `registered model "${name}" has no READY version in stage ${stage}`);
+      throw new MlflowError(
+        'NoVersionInStage',
+        `registered model "${name}" has no READY version in stage ${stage}`,
+      );
     }
     return newest;
   }
@@ -119,16 +136,25 @@ export class MlflowClient {
         dispatcher: this.options.dispatcher ?? sharedAgent(),
       });
     } catch (err) {
-      throw new MlflowError('Unreachable', `cannot reach MLflow at ${this.base}: ${describeNetworkError(err)}`, {}, { cause: err });
+      throw new MlflowError(
+        'Unreachable',
+        `cannot reach MLflow at ${this.base}: ${describeNetworkError(err)}`,
+        {},
+        { cause: err },
+      );
     }
     const text = await readText(res, this.base);
     if (res.statusCode >= 200 && res.statusCode < 300) {
       try {
         return JSON.parse(text) as unknown;
       } catch {
-        throw new MlflowError('InvalidResponse', `MLflow at ${this.base} answered ${path} with a body that is not JSON`, {
-          httpStatus: res.statusCode,
-        });
+        throw new MlflowError(
+          'InvalidResponse',
+          `MLflow at ${this.base} answered ${path} with a body that is not JSON`,
+          {
+            httpStatus: res.statusCode,
+          },
+        );
       }
     }
     throw mapError(errorFromResponse(res.statusCode, text, this.base));
@@ -189,13 +215,21 @@ async function readText(res: Dispatcher.ResponseData, base: string): Promise<str
       size += (chunk as Buffer).length;
       if (size > MAX_BODY_BYTES) {
         res.body.destroy();
-        throw new MlflowError('InvalidResponse', `MLflow at ${base} sent a response larger than ${MAX_BODY_BYTES} bytes`);
+        throw new MlflowError(
+          'InvalidResponse',
+          `MLflow at ${base} sent a response larger than ${MAX_BODY_BYTES} bytes`,
+        );
       }
       chunks.push(chunk as Buffer);
     }
   } catch (err) {
     if (err instanceof MlflowError) throw err;
-    throw new MlflowError('Unreachable', `reading the response from ${base} failed: ${describeNetworkError(err)}`, {}, { cause: err });
+    throw new MlflowError(
+      'Unreachable',
+      `reading the response from ${base} failed: ${describeNetworkError(err)}`,
+      {},
+      { cause: err },
+    );
   }
   return Buffer.concat(chunks).toString('utf8');
 }
@@ -210,7 +244,11 @@ function authHeader(auth: MlflowAuth | undefined): Record<string, string> {
 
 function describeNetworkError(err: unknown): string {
   const e = err as { code?: string; name?: string; message?: string; cause?: { code?: string } };
-  if (e?.name === 'TimeoutError' || e?.code === 'UND_ERR_HEADERS_TIMEOUT' || e?.code === 'UND_ERR_BODY_TIMEOUT') {
+  if (
+    e?.name === 'TimeoutError' ||
+    e?.code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    e?.code === 'UND_ERR_BODY_TIMEOUT'
+  ) {
     return 'request timed out';
   }
   return e?.code ?? e?.cause?.code ?? e?.message ?? String(err);

@@ -6,7 +6,10 @@ export class CredentialsError extends Error {
   override readonly name = 'CredentialsError';
 }
 
-export function credentialsFromSecretData(secretName: string, data: Record<string, string> | undefined): MlflowAuth {
+export function credentialsFromSecretData(
+  secretName: string,
+  data: Record<string, string> | undefined,
+): MlflowAuth {
   const get = (key: string) => {
     const raw = data?.[key];
     return raw === undefined ? undefined : Buffer.from(raw, 'base64').toString('utf8').trim();
@@ -16,7 +19,9 @@ export function credentialsFromSecretData(secretName: string, data: Record<strin
   const token = get('token');
   if (username && password) return { kind: 'basic', username, password };
   if (username || password) {
-    throw new CredentialsError(`Secret "${secretName}" has only one of "username" and "password"; basic auth needs both`);
+    throw new CredentialsError(
+      `Secret "${secretName}" has only one of "username" and "password"; basic auth needs both`,
+    );
   }
   if (token) return { kind: 'bearer', token };
   throw new CredentialsError(

@@ -1,6 +1,11 @@
 // What one reconcile of one ModelDeployment shares between its steps.
 import type { Logger } from 'pino';
-import type { ModelDeployment, ModelDeploymentSpec, ModelDeploymentStatus, Phase } from '../api/v1alpha1/modelDeployment.js';
+import type {
+  ModelDeployment,
+  ModelDeploymentSpec,
+  ModelDeploymentStatus,
+  Phase,
+} from '../api/v1alpha1/modelDeployment.js';
 import type { ModelVersion } from '../clients/mlflow.js';
 import type { EventSpec } from './summarize.js';
 

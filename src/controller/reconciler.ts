@@ -53,20 +53,7 @@ export function makeReconciler(deps: ReconcilerDeps): (key: string) => Promise<R
       log,
       deps,
     };
-    let outcome: Outcome = { kind: 'idle' };
-    let result: Result = done();
-    let failure: unknown;
-    try {
-      const parsed = ModelDeploymentSpecStrictSchema.safeParse(md.spec);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        throw new Stalling('InvalidSpec', `spec.${issue?.path.join('.')}: ${issue?.message}; fix the ModelDeployment`);
-      }
-      ctx.spec = parsed.data;
-      ({ outcome, result } = await runSteps(ctx));
-    } catch (err) {
-      ({ outcome, result, failure } = fromError(ctx, err));
-    }
+    const { outcome, result, failure } = await runPipeline(ctx);
     try {
       await writeStatus(ctx, outcome, deps);
     } catch (err) {
@@ -79,23 +66,55 @@ export function makeReconciler(deps: ReconcilerDeps): (key: string) => Promise<R
   };
 }
 
-async function runSteps(ctx: ReconcileContext): Promise<{ outcome: Outcome; result: Result }> {
+interface Verdict {
+  outcome: Outcome;
+  result: Result;
+  /** A transient error to rethrow after the status is written, so the queue backs off. */
+  failure?: unknown;
+}
+
+async function runPipeline(ctx: ReconcileContext): Promise<Verdict> {
+  try {
+    const parsed = ModelDeploymentSpecStrictSchema.safeParse(ctx.md.spec);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new Stalling(
+        'InvalidSpec',
+        `spec.${issue?.path.join('.')}: ${issue?.message}; fix the ModelDeployment`,
+      );
+    }
+    ctx.spec = parsed.data;
+    return await runSteps(ctx);
+  } catch (err) {
+    return fromError(ctx, err);
+  }
+}
+
+async function runSteps(ctx: ReconcileContext): Promise<Verdict> {
   for (const step of steps) {
     const r = await step(ctx);
     if (r.kind === 'idle') return { outcome: { kind: 'idle' }, result: requeueAfter(r.requeueAfterMs) };
     if (r.kind === 'wait') {
-      return { outcome: { kind: 'progressing', reason: r.reason, message: r.message }, result: requeueAfter(r.requeueAfterMs) };
+      return {
+        outcome: { kind: 'progressing', reason: r.reason, message: r.message },
+        result: requeueAfter(r.requeueAfterMs),
+      };
     }
   }
   const model = ctx.status.model;
-  const message = model ? `Version ${model.version} of "${model.name}" resolved from ${model.resolvedFrom}` : 'Up to date';
+  const message = model
+    ? `Version ${model.version} of "${model.name}" resolved from ${model.resolvedFrom}`
+    : 'Up to date';
   return {
     outcome: { kind: 'succeeded', message },
     result: ctx.requeueAfterMs !== undefined ? requeueAfter(ctx.requeueAfterMs) : done(),
   };
 }
 
-function fromError(ctx: ReconcileContext, err: unknown): { outcome: Outcome; result: Result; failure?: unknown } {
+function fromError(
+  ctx: ReconcileContext,
+  err: unknown,
+): { outcome: Outcome; result: Result; failure?: unknown } {
   const reason = reasonOf(err);
   const message = messageOf(err);
   if (err instanceof Stalling) {

@@ -33,8 +33,15 @@ export interface EventSpec {
   message: string;
 }
 
-export function summarize({ status, outcome, activePhase, generation, now }: SummarizeInput): ModelDeploymentStatus {
-  if (outcome.kind === 'idle') return { ...status, observedGeneration: generation ?? status.observedGeneration };
+export function summarize({
+  status,
+  outcome,
+  activePhase,
+  generation,
+  now,
+}: SummarizeInput): ModelDeploymentStatus {
+  if (outcome.kind === 'idle')
+    return { ...status, observedGeneration: generation ?? status.observedGeneration };
   let conditions: Condition[] = [...(status.conditions ?? [])];
   const set = (type: string, s: Condition['status'], reason: string, message: string) => {
     conditions = setCondition(conditions, { type, status: s, reason, message }, generation, now);
@@ -49,7 +56,12 @@ export function summarize({ status, outcome, activePhase, generation, now }: Sum
     case 'progressing':
     case 'retrying':
       set(READY, 'False', outcome.reason, outcome.message);
-      set(RECONCILING, 'True', outcome.kind === 'retrying' ? 'ProgressingWithRetry' : outcome.reason, outcome.message);
+      set(
+        RECONCILING,
+        'True',
+        outcome.kind === 'retrying' ? 'ProgressingWithRetry' : outcome.reason,
+        outcome.message,
+      );
       conditions = removeCondition(conditions, STALLED);
       phase = activePhase;
       break;
@@ -71,13 +83,19 @@ function orderConditions(conditions: Condition[]): Condition[] {
 }
 
 /** Events for a status change: a phase change, or a new reason for not being Ready. */
-export function transitionEvents(before: ModelDeploymentStatus | undefined, after: ModelDeploymentStatus): EventSpec[] {
+export function transitionEvents(
+  before: ModelDeploymentStatus | undefined,
+  after: ModelDeploymentStatus,
+): EventSpec[] {
   const wasReady = findCondition(before?.conditions, READY);
   const ready = findCondition(after.conditions, READY);
   if (!ready) return [];
   const phaseChanged = before?.phase !== after.phase;
   const reasonChanged = wasReady?.status !== ready.status || wasReady?.reason !== ready.reason;
   if (!phaseChanged && !reasonChanged) return [];
-  const failing = ready.status !== 'True' && (after.phase === 'Failed' || findCondition(after.conditions, RECONCILING)?.reason === 'ProgressingWithRetry');
+  const failing =
+    ready.status !== 'True' &&
+    (after.phase === 'Failed' ||
+      findCondition(after.conditions, RECONCILING)?.reason === 'ProgressingWithRetry');
   return [{ type: failing ? 'Warning' : 'Normal', reason: ready.reason, message: ready.message }];
 }

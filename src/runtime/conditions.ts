@@ -44,7 +44,10 @@ export function removeCondition(conditions: readonly Condition[], type: string):
   return conditions.filter((c) => c.type !== type);
 }
 
-export function findCondition(conditions: readonly Condition[] | undefined, type: string): Condition | undefined {
+export function findCondition(
+  conditions: readonly Condition[] | undefined,
+  type: string,
+): Condition | undefined {
   return conditions?.find((c) => c.type === type);
 }
 

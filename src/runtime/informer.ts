@@ -17,7 +17,9 @@ export function keyOf(obj: KubernetesObject): ObjectKey {
 
 export function splitKey(key: ObjectKey): { namespace: string; name: string } {
   const slash = key.indexOf('/');
-  return slash < 0 ? { namespace: '', name: key } : { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
+  return slash < 0
+    ? { namespace: '', name: key }
+    : { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
 }
 
 export interface SupervisedInformerOptions<T extends KubernetesObject> {
@@ -51,7 +53,9 @@ export class SupervisedInformer<T extends KubernetesObject> {
   async start(): Promise<void> {
     this.stopped = false;
     this.timers.push(setInterval(() => this.resync(), this.options.resyncPeriodMs).unref());
-    this.timers.push(setInterval(() => this.checkWatchdog(), Math.min(this.options.watchdogMs, 10_000)).unref());
+    this.timers.push(
+      setInterval(() => this.checkWatchdog(), Math.min(this.options.watchdogMs, 10_000)).unref(),
+    );
     await this.run();
   }
 
@@ -113,7 +117,10 @@ export class SupervisedInformer<T extends KubernetesObject> {
     if (this.stopped || this.restartTimer) return;
     const delay = this.backoff.next(this.options.name);
     this.restarts++;
-    this.options.log.warn({ err, informer: this.options.name, retryInMs: delay }, 'Informer stopped; restarting');
+    this.options.log.warn(
+      { err, informer: this.options.name, retryInMs: delay },
+      'Informer stopped; restarting',
+    );
     const old = this.informer;
     this.restartTimer = setTimeout(async () => {
       this.restartTimer = undefined;

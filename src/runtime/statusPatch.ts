@@ -36,7 +36,12 @@ export class StatusPatcher {
   ) {}
 
   /** Returns true when a write was made. */
-  async patch(ref: ResourceRef, resourceVersion: string | undefined, current: Status | undefined, desired: Status): Promise<boolean> {
+  async patch(
+    ref: ResourceRef,
+    resourceVersion: string | undefined,
+    current: Status | undefined,
+    desired: Status,
+  ): Promise<boolean> {
     const status = statusMergePatch(current, JSON.parse(JSON.stringify(desired)) as Status);
     if (!status) return false;
     await this.api.patchNamespacedCustomObjectStatus(

@@ -21,8 +21,9 @@ function toStructural(node: unknown): unknown {
   if (node === null || typeof node !== 'object') return node;
   const out: JsonSchema = {};
   for (const [key, value] of Object.entries(node as JsonSchema)) {
-    if (key === '$schema' || key === 'additionalProperties' && value === false) continue;
-    if ((key === 'maximum' || key === 'minimum') && Math.abs(value as number) === Number.MAX_SAFE_INTEGER) continue;
+    if (key === '$schema' || (key === 'additionalProperties' && value === false)) continue;
+    if ((key === 'maximum' || key === 'minimum') && Math.abs(value as number) === Number.MAX_SAFE_INTEGER)
+      continue;
     out[key] = toStructural(value);
   }
   return out;
@@ -41,7 +42,12 @@ const printerColumns = [
   { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
   { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status', priority: 1 },
   { name: 'Run ID', type: 'string', jsonPath: '.status.model.runId', priority: 1 },
-  { name: 'Message', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].message', priority: 1 },
+  {
+    name: 'Message',
+    type: 'string',
+    jsonPath: '.status.conditions[?(@.type=="Ready")].message',
+    priority: 1,
+  },
 ];
 
 export function renderCrd(): JsonSchema {
@@ -50,11 +56,21 @@ export function renderCrd(): JsonSchema {
     kind: 'CustomResourceDefinition',
     metadata: {
       name: `${PLURAL}.${GROUP}`,
-      labels: { 'app.kubernetes.io/name': 'mlflow-model-operator', 'app.kubernetes.io/part-of': 'mlflow-model-operator' },
+      labels: {
+        'app.kubernetes.io/name': 'mlflow-model-operator',
+        'app.kubernetes.io/part-of': 'mlflow-model-operator',
+      },
     },
     spec: {
       group: GROUP,
-      names: { kind: KIND, listKind: `${KIND}List`, plural: PLURAL, singular: SINGULAR, shortNames: SHORT_NAMES, categories: ['mlops'] },
+      names: {
+        kind: KIND,
+        listKind: `${KIND}List`,
+        plural: PLURAL,
+        singular: SINGULAR,
+        shortNames: SHORT_NAMES,
+        categories: ['mlops'],
+      },
       scope: 'Namespaced',
       versions: [
         {

@@ -30,7 +30,8 @@ const stageOrAliasRule = {
 };
 const aliasNotReservedRule = {
   rule: "!has(self.alias) || (self.alias.lowerAscii() != 'latest' && !self.alias.matches('^[vV][0-9]+$'))",
-  message: "spec.model.alias must not be 'latest' or look like a version number (v1, V12): MLflow reserves those",
+  message:
+    "spec.model.alias must not be 'latest' or look like a version number (v1, V12): MLflow reserves those",
   fieldPath: '.alias',
 };
 const pollIntervalRule = {
@@ -87,7 +88,7 @@ export const SecretRefSchema = z
       .min(1)
       .max(253)
       .regex(DNS_SUBDOMAIN)
-      .describe('Name of a Secret in the ModelDeployment\'s namespace.'),
+      .describe("Name of a Secret in the ModelDeployment's namespace."),
   })
   .describe(
     'Secret with MLflow credentials: keys "username" and "password" for basic auth, ' +
@@ -220,10 +221,16 @@ export const ModelDeploymentSpecStrictSchema = ModelDeploymentSpecSchema.superRe
   if ((model.stage === undefined) === (model.alias === undefined)) {
     ctx.addIssue({ code: 'custom', path: ['model'], message: stageOrAliasRule.message });
   }
-  if (model.alias !== undefined && (model.alias.toLowerCase() === 'latest' || /^[vV][0-9]+$/.test(model.alias))) {
+  if (
+    model.alias !== undefined &&
+    (model.alias.toLowerCase() === 'latest' || /^[vV][0-9]+$/.test(model.alias))
+  ) {
     ctx.addIssue({ code: 'custom', path: ['model', 'alias'], message: aliasNotReservedRule.message });
   }
-  if (GO_DURATION.test(model.pollInterval) && parseDurationMs(model.pollInterval) < parseDurationMs(MIN_POLL_INTERVAL)) {
+  if (
+    GO_DURATION.test(model.pollInterval) &&
+    parseDurationMs(model.pollInterval) < parseDurationMs(MIN_POLL_INTERVAL)
+  ) {
     ctx.addIssue({ code: 'custom', path: ['model', 'pollInterval'], message: pollIntervalRule.message });
   }
 });

@@ -16,11 +16,16 @@ export interface PollInput {
 }
 
 const neverPolled: Policy<PollInput> = (i) =>
-  i.lastPolledAtMs === undefined ? { reason: 'FirstPoll', message: 'no poll yet by this operator process' } : null;
+  i.lastPolledAtMs === undefined
+    ? { reason: 'FirstPoll', message: 'no poll yet by this operator process' }
+    : null;
 
 const specChanged: Policy<PollInput> = (i) =>
   i.generation !== i.observedGeneration
-    ? { reason: 'SpecChanged', message: `generation ${i.generation} not yet observed (last ${i.observedGeneration ?? 'none'})` }
+    ? {
+        reason: 'SpecChanged',
+        message: `generation ${i.generation} not yet observed (last ${i.observedGeneration ?? 'none'})`,
+      }
     : null;
 
 const modelRefChanged: Policy<PollInput> = (i) =>
@@ -35,7 +40,10 @@ const reconcileRequested: Policy<PollInput> = (i) =>
 
 const intervalElapsed: Policy<PollInput> = (i) =>
   i.lastPolledAtMs !== undefined && i.nowMs - i.lastPolledAtMs >= i.intervalMs
-    ? { reason: 'IntervalElapsed', message: `last poll ${Math.round((i.nowMs - i.lastPolledAtMs) / 1000)}s ago` }
+    ? {
+        reason: 'IntervalElapsed',
+        message: `last poll ${Math.round((i.nowMs - i.lastPolledAtMs) / 1000)}s ago`,
+      }
     : null;
 
 export const shouldPollChain: readonly Policy<PollInput>[] = [

@@ -42,7 +42,8 @@ export async function resolveModel(ctx: ReconcileContext): Promise<StepResult> {
   }
 
   ctx.log.debug({ reason: why.reason }, 'Polling MLflow');
-  if (pollInput.reconcileRequestedAt !== undefined) status.lastHandledReconcileAt = pollInput.reconcileRequestedAt;
+  if (pollInput.reconcileRequestedAt !== undefined)
+    status.lastHandledReconcileAt = pollInput.reconcileRequestedAt;
   let version: ModelVersion;
   try {
     const registry = await deps.registryFor(md);
@@ -94,7 +95,10 @@ export async function resolveModel(ctx: ReconcileContext): Promise<StepResult> {
       reason: 'NewModelVersion',
       message: `Resolved version ${version.version} of "${spec.model.name}" from ${ref}${previous ? ` (was ${previous.version})` : ''}`,
     });
-    ctx.log.info({ version: version.version, previous: previous?.version, ref }, 'Resolved new model version');
+    ctx.log.info(
+      { version: version.version, previous: previous?.version, ref },
+      'Resolved new model version',
+    );
   }
   return { kind: 'continue' };
 }
@@ -110,11 +114,17 @@ function toStepError(err: unknown, ctx: ReconcileContext): Error {
     case 'AliasNotFound':
       return new Stalling('AliasNotFound', `${err.message}; set the alias in MLflow or fix spec.model.alias`);
     case 'NoVersionInStage':
-      return new Stalling('NoVersionInStage', `${err.message}; transition a version to ${model.stage} or fix spec.model.stage`);
+      return new Stalling(
+        'NoVersionInStage',
+        `${err.message}; transition a version to ${model.stage} or fix spec.model.stage`,
+      );
     case 'Unauthorized':
       return new Stalling('RegistryUnauthorized', err.message);
     case 'BadRequest':
-      return new Stalling('RegistryRequestRefused', `${err.message}; check spec.registry.trackingUri and spec.model`);
+      return new Stalling(
+        'RegistryRequestRefused',
+        `${err.message}; check spec.registry.trackingUri and spec.model`,
+      );
     case 'VersionNotReady':
       return new Waiting('VersionNotReady', err.message, VERSION_NOT_READY_RETRY_MS);
     case 'InvalidResponse':

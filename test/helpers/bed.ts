@@ -1,0 +1,37 @@
+// The running test bed, as test/bed/with-bed.sh exported it. Missing variables fail the test
+// run: integration tests never skip silently when the bed is absent.
+import { KubeConfig } from '@kubernetes/client-node';
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) {
+    throw new Error(
+      `${name} is not set: run integration tests through \`npm run test:integration\` (test/bed/with-bed.sh)`,
+    );
+  }
+  return value;
+}
+
+export const bed = {
+  get kubeconfig() {
+    return required('KUBECONFIG');
+  },
+  get kubectl() {
+    return required('BED_KUBECTL');
+  },
+  get mlflowUri() {
+    return required('MLFLOW_TRACKING_URI');
+  },
+  get venv() {
+    return required('BED_VENV');
+  },
+  get modelName() {
+    return process.env.BED_MODEL_NAME ?? 'iris-clf';
+  },
+};
+
+export function kubeConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(bed.kubeconfig);
+  return kc;
+}

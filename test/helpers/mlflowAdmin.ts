@@ -1,0 +1,76 @@
+// Changes the registry the way a data scientist would, through MLflow's REST API.
+import { request } from 'undici';
+
+export class MlflowAdmin {
+  constructor(readonly uri: string) {}
+
+  private async call(
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    body?: unknown,
+  ): Promise<Record<string, unknown>> {
+    const url = new URL(`${this.uri}/api/2.0/mlflow${path}`);
+    if (method === 'GET' && body)
+      for (const [k, v] of Object.entries(body as object)) url.searchParams.set(k, String(v));
+    const res = await request(url, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      ...(method !== 'GET' && body ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.body.text();
+    if (res.statusCode >= 300) throw new Error(`MLflow ${method} ${path} -> ${res.statusCode}: ${text}`);
+    return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  }
+
+  async createModel(name: string): Promise<void> {
+    await this.call('POST', '/registered-models/create', { name });
+  }
+
+  /** A new version pointing at `source`; returns its number. */
+  async createVersion(name: string, source: string, runId?: string): Promise<string> {
+    const r = await this.call('POST', '/model-versions/create', {
+      name,
+      source,
+      ...(runId ? { run_id: runId } : {}),
+    });
+    return (r.model_version as { version: string }).version;
+  }
+
+  /** A new version with the same artifacts as `fromVersion`: a retrain that changed nothing. */
+  async copyVersion(name: string, fromVersion: string): Promise<string> {
+    const v = await this.getVersion(name, fromVersion);
+    return this.createVersion(name, v.source, v.run_id);
+  }
+
+  async getVersion(
+    name: string,
+    version: string,
+  ): Promise<{ version: string; source: string; run_id?: string }> {
+    const r = await this.call('GET', '/model-versions/get', { name, version });
+    return r.model_version as { version: string; source: string; run_id?: string };
+  }
+
+  async setAlias(name: string, alias: string, version: string): Promise<void> {
+    await this.call('POST', '/registered-models/alias', { name, alias, version });
+  }
+
+  async transition(name: string, version: string, stage: string): Promise<void> {
+    await this.call('POST', '/model-versions/transition-stage', {
+      name,
+      version,
+      stage,
+      archive_existing_versions: true,
+    });
+  }
+
+  async versionByAlias(name: string, alias: string): Promise<string> {
+    const r = await this.call('GET', '/registered-models/alias', { name, alias });
+    return (r.model_version as { version: string }).version;
+  }
+
+  async latestInStage(name: string, stage: string): Promise<string | undefined> {
+    const r = await this.call('GET', '/registered-models/get-latest-versions', { name, stages: stage });
+    const versions = (r.model_versions as { version: string }[] | undefined) ?? [];
+    return versions.map((v) => v.version).sort((a, b) => Number(b) - Number(a))[0];
+  }
+}

@@ -1,0 +1,84 @@
+// Reads and writes ModelDeployments through kubectl, as a user does.
+import type { ModelDeploymentStatus } from '../../src/api/v1alpha1/modelDeployment.js';
+import { kubectl, kubectlOk } from './kubectl.js';
+import { waitFor } from './wait.js';
+
+export interface MdObject {
+  metadata: { name: string; namespace: string; generation: number; annotations?: Record<string, string> };
+  spec: Record<string, unknown>;
+  status?: ModelDeploymentStatus;
+}
+
+export function manifest(namespace: string, name: string, spec: Record<string, unknown>): string {
+  return JSON.stringify({
+    apiVersion: 'mlops.healthpredict.io/v1alpha1',
+    kind: 'ModelDeployment',
+    metadata: { name, namespace },
+    spec,
+  });
+}
+
+export async function applyMd(namespace: string, name: string, spec: Record<string, unknown>): Promise<void> {
+  await kubectlOk(['apply', '-f', '-'], manifest(namespace, name, spec));
+}
+
+export async function getMd(namespace: string, name: string): Promise<MdObject> {
+  return JSON.parse(
+    await kubectlOk(['-n', namespace, 'get', 'modeldeployment', name, '-o', 'json']),
+  ) as MdObject;
+}
+
+export function condition(md: MdObject, type: string) {
+  return md.status?.conditions?.find((c) => c.type === type);
+}
+
+/** Waits until the status satisfies `check`; returns the object. */
+export function waitForMd(
+  namespace: string,
+  name: string,
+  what: string,
+  check: (md: MdObject) => boolean,
+  timeoutMs = 60_000,
+) {
+  return waitFor(
+    `${namespace}/${name}: ${what}`,
+    async () => {
+      const md = await getMd(namespace, name);
+      return check(md) ? md : undefined;
+    },
+    { timeoutMs, intervalMs: 300 },
+  );
+}
+
+export async function requestReconcile(namespace: string, name: string): Promise<void> {
+  await kubectlOk([
+    '-n',
+    namespace,
+    'annotate',
+    '--overwrite',
+    'modeldeployment',
+    name,
+    `mlops.healthpredict.io/reconcile-requested-at=${Date.now()}`,
+  ]);
+}
+
+export async function eventsFor(
+  namespace: string,
+  name: string,
+): Promise<{ type: string; reason: string; message: string; count?: number }[]> {
+  const r = await kubectl([
+    '-n',
+    namespace,
+    'get',
+    'events',
+    '--field-selector',
+    `involvedObject.name=${name}`,
+    '-o',
+    'json',
+  ]);
+  return (
+    JSON.parse(r.stdout || '{"items":[]}') as {
+      items: { type: string; reason: string; message: string; count?: number }[];
+    }
+  ).items;
+}

@@ -1,0 +1,180 @@
+// The operator, as its own process, against the bed's kube-apiserver and MLflow server: the
+// status follows the registry for a stage and for an alias, kubectl shows it, and a registry
+// that does not know the model gets a Stalled condition that clears once the model exists.
+import { bed } from '../helpers/bed.js';
+import { applyCrd, createNamespace, deleteNamespace, kubectl, kubectlOk } from '../helpers/kubectl.js';
+import { MlflowAdmin } from '../helpers/mlflowAdmin.js';
+import { applyMd, condition, eventsFor, getMd, waitForMd } from '../helpers/modelDeployments.js';
+import { OperatorProcess } from '../helpers/operatorProcess.js';
+
+const POLL = '10s';
+let ns: string;
+let operator: OperatorProcess;
+const mlflow = () => new MlflowAdmin(bed.mlflowUri);
+const registry = () => ({ trackingUri: bed.mlflowUri });
+
+beforeAll(async () => {
+  await applyCrd();
+  ns = await createNamespace('resolve');
+  operator = new OperatorProcess({ WATCH_NAMESPACES: ns });
+  await operator.start();
+});
+afterAll(async () => {
+  await operator.stop();
+  await deleteNamespace(ns);
+});
+
+test('follows a stage: status.model matches MLflow, Ready, Event, printer columns', async () => {
+  const model = bed.modelName;
+  const expected = await mlflow().latestInStage(model, 'Production');
+  expect(expected).toBeDefined();
+  await applyMd(ns, 'by-stage', {
+    model: { name: model, stage: 'Production', pollInterval: POLL },
+    registry: registry(),
+  });
+
+  const md = await waitForMd(
+    ns,
+    'by-stage',
+    `version ${expected}`,
+    (m) => m.status?.model?.version === expected,
+  );
+  const truth = await mlflow().getVersion(model, expected as string);
+  expect(md.status?.model).toMatchObject({
+    name: model,
+    version: expected,
+    runId: truth.run_id,
+    source: truth.source,
+    uri: `models:/${model}/${expected}`,
+    resolvedFrom: 'stage:Production',
+  });
+  expect(md.status).toMatchObject({ phase: 'Succeeded', observedGeneration: md.metadata.generation });
+  expect(condition(md, 'Ready')).toMatchObject({ status: 'True', reason: 'Succeeded' });
+  expect(condition(md, 'ModelResolved')).toMatchObject({ status: 'True', reason: 'Resolved' });
+  expect(condition(md, 'Reconciling')).toBeUndefined();
+  expect(condition(md, 'Stalled')).toBeUndefined();
+
+  const waited = await kubectl([
+    '-n',
+    ns,
+    'wait',
+    '--for=condition=Ready',
+    '--timeout=30s',
+    'modeldeployment/by-stage',
+  ]);
+  expect(waited.code).toBe(0);
+
+  const events = await eventsFor(ns, 'by-stage');
+  expect(events).toEqual(
+    expect.arrayContaining([expect.objectContaining({ type: 'Normal', reason: 'NewModelVersion' })]),
+  );
+
+  const table = await kubectlOk(['-n', ns, 'get', 'modeldeployments']);
+  const [header, row] = table.trim().split('\n');
+  expect(header?.split(/\s{2,}/)).toEqual(['NAME', 'MODEL', 'STAGE', 'ALIAS', 'VERSION', 'PHASE', 'AGE']);
+  expect(row).toMatch(
+    new RegExp(`^by-stage\\s+${model}\\s+Production\\s+<none>\\s+${expected}\\s+Succeeded\\s+\\S+$`),
+  );
+  const wide = await kubectlOk(['-n', ns, 'get', 'md', 'by-stage', '-o', 'wide']);
+  expect(wide.split('\n')[0]).toMatch(/READY\s+RUN ID\s+MESSAGE/);
+  expect(wide).toContain(truth.run_id ?? '');
+});
+
+test('follows an alias, and a promotion in MLflow within the poll interval', async () => {
+  const model = bed.modelName;
+  const before = await mlflow().versionByAlias(model, 'champion');
+  await applyMd(ns, 'by-alias', {
+    model: { name: model, alias: 'champion', pollInterval: POLL },
+    registry: registry(),
+  });
+  await waitForMd(
+    ns,
+    'by-alias',
+    `version ${before}`,
+    (m) => m.status?.model?.version === before && m.status.phase === 'Succeeded',
+  );
+
+  const promoted = await mlflow().copyVersion(model, before);
+  const promotedAt = Date.now();
+  await mlflow().setAlias(model, 'champion', promoted);
+  const md = await waitForMd(
+    ns,
+    'by-alias',
+    `version ${promoted}`,
+    (m) => m.status?.model?.version === promoted,
+    30_000,
+  );
+  // 10s interval + up to 10% jitter + one reconcile: the status follows within ~12s.
+  expect(Date.now() - promotedAt).toBeLessThan(15_000);
+  expect(md.status?.phase).toBe('Succeeded');
+  const events = await eventsFor(ns, 'by-alias');
+  expect(events.map((e) => e.message)).toEqual(
+    expect.arrayContaining([
+      `Resolved version ${promoted} of "${model}" from alias:champion (was ${before})`,
+    ]),
+  );
+});
+
+test('a stage promotion is followed too', async () => {
+  const model = bed.modelName;
+  const current = (await getMd(ns, 'by-stage')).status?.model?.version as string;
+  const next = await mlflow().copyVersion(model, current);
+  await mlflow().transition(model, next, 'Production');
+  await waitForMd(ns, 'by-stage', `version ${next}`, (m) => m.status?.model?.version === next, 30_000);
+});
+
+test('unknown model and alias stall with a message that says what to fix, then recover', async () => {
+  const missing = `missing-${Date.now().toString(36)}`;
+  await applyMd(ns, 'no-model', {
+    model: { name: missing, alias: 'champion', pollInterval: POLL },
+    registry: registry(),
+  });
+  const md = await waitForMd(ns, 'no-model', 'Stalled', (m) => condition(m, 'Stalled')?.status === 'True');
+  expect(condition(md, 'Stalled')).toMatchObject({ reason: 'AliasNotFound' });
+  expect(condition(md, 'Ready')).toMatchObject({ status: 'False', reason: 'AliasNotFound' });
+  expect(condition(md, 'Ready')?.message).toContain('fix spec.model.alias');
+  expect(md.status?.phase).toBe('Failed');
+  expect(await eventsFor(ns, 'no-model')).toEqual(
+    expect.arrayContaining([expect.objectContaining({ type: 'Warning', reason: 'AliasNotFound' })]),
+  );
+
+  await applyMd(ns, 'no-stage-model', {
+    model: { name: missing, stage: 'Production', pollInterval: POLL },
+    registry: registry(),
+  });
+  const byStage = await waitForMd(
+    ns,
+    'no-stage-model',
+    'Stalled',
+    (m) => condition(m, 'Stalled')?.status === 'True',
+  );
+  expect(condition(byStage, 'Stalled')).toMatchObject({ reason: 'ModelNotFound' });
+  expect(condition(byStage, 'Stalled')?.message).toContain(
+    `MLflow has no registered model named "${missing}"`,
+  );
+
+  // The user registers the model in MLflow: the next poll clears the stall.
+  await mlflow().createModel(missing);
+  const v = await mlflow().createVersion(missing, 'mlflow-artifacts:/seed/none');
+  await mlflow().setAlias(missing, 'champion', v);
+  const healed = await waitForMd(
+    ns,
+    'no-model',
+    'Ready',
+    (m) => condition(m, 'Ready')?.status === 'True',
+    30_000,
+  );
+  expect(condition(healed, 'Stalled')).toBeUndefined();
+  expect(healed.status?.model?.version).toBe(v);
+  expect(operator.running).toBe(true);
+});
+
+test('a missing credentials Secret stalls and names the Secret', async () => {
+  await applyMd(ns, 'no-secret', {
+    model: { name: bed.modelName, alias: 'champion', pollInterval: POLL },
+    registry: { ...registry(), credentialsSecretRef: { name: 'mlflow-auth' } },
+  });
+  const md = await waitForMd(ns, 'no-secret', 'Stalled', (m) => condition(m, 'Stalled')?.status === 'True');
+  expect(condition(md, 'Stalled')).toMatchObject({ reason: 'CredentialsSecretNotFound' });
+  expect(condition(md, 'Stalled')?.message).toContain('Secret "mlflow-auth"');
+});
