@@ -8,7 +8,8 @@ const duration = (fallback: string) =>
     .string()
     .regex(GO_DURATION, 'must be a Go duration such as 30s or 5m')
     .default(fallback)
-    .transform((s) => parseDurationMs(s));
+    .transform((s) => parseDurationMs(s))
+    .refine((ms) => ms > 0, 'must be greater than zero');
 
 const ConfigSchema = z.object({
   WATCH_NAMESPACES: z

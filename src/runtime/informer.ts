@@ -7,6 +7,7 @@ import { ADD, CONNECT, DELETE, ERROR, UPDATE } from '@kubernetes/client-node';
 import type { Informer, KubernetesObject, ObjectCache } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { ExponentialBackoff } from './backoff.js';
+import { MAX_TIMER_MS } from './workqueue.js';
 
 export type ObjectKey = string;
 
@@ -52,7 +53,9 @@ export class SupervisedInformer<T extends KubernetesObject> {
   /** Starts watching; resolves after the first list succeeded (the cache is synced). */
   async start(): Promise<void> {
     this.stopped = false;
-    this.timers.push(setInterval(() => this.resync(), this.options.resyncPeriodMs).unref());
+    this.timers.push(
+      setInterval(() => this.resync(), Math.min(this.options.resyncPeriodMs, MAX_TIMER_MS)).unref(),
+    );
     this.timers.push(
       setInterval(() => this.checkWatchdog(), Math.min(this.options.watchdogMs, 10_000)).unref(),
     );

@@ -14,15 +14,21 @@ export interface ResourceRef {
 
 type Status = Record<string, unknown>;
 
-/** The merge patch turning `current` into `desired`, or undefined when they are equal. */
+const isPlainObject = (v: unknown): v is Status => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** The RFC 7386 merge patch turning `current` into `desired` (objects recurse, null removes,
+ * arrays are replaced whole), or undefined when they are equal. */
 export function statusMergePatch(current: Status | undefined, desired: Status): Status | undefined {
   const patch: Status = {};
   const old = current ?? {};
   for (const key of new Set([...Object.keys(old), ...Object.keys(desired)])) {
-    const next = desired[key];
+    const [was, next] = [old[key], desired[key]];
     if (next === undefined) {
-      if (old[key] !== undefined) patch[key] = null;
-    } else if (!isDeepStrictEqual(old[key], next)) {
+      if (was !== undefined) patch[key] = null;
+    } else if (isPlainObject(was) && isPlainObject(next)) {
+      const nested = statusMergePatch(was, next);
+      if (nested) patch[key] = nested;
+    } else if (!isDeepStrictEqual(was, next)) {
       patch[key] = next;
     }
   }

@@ -4,6 +4,9 @@
 // exponentially per key until `forget`.
 import { ExponentialBackoff } from './backoff.js';
 
+// Node fires longer timers after 1 ms; a key due later is simply looked at early and requeued.
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export interface WorkQueueOptions {
   backoff?: ExponentialBackoff;
   /** Injected for tests; defaults to the real clock. */
@@ -44,10 +47,13 @@ export class WorkQueue<K = string> {
     const existing = this.delayed.get(key);
     if (existing && existing.at <= at) return;
     this.cancelDelayed(key);
-    const timer = setTimeout(() => {
-      this.delayed.delete(key);
-      this.add(key);
-    }, delayMs);
+    const timer = setTimeout(
+      () => {
+        this.delayed.delete(key);
+        this.add(key);
+      },
+      Math.min(delayMs, MAX_TIMER_MS),
+    );
     timer.unref();
     this.delayed.set(key, { at, timer });
   }

@@ -59,8 +59,11 @@ export async function resolveModel(ctx: ReconcileContext): Promise<StepResult> {
       md.metadata.generation,
       ctx.now,
     );
-    // A verdict the user must act on counts as a poll: look again at the next interval.
+    // A verdict the user must act on counts as a poll: look again at the next interval. Any
+    // other failure does not, so the backoff retry polls again even though this reconcile
+    // already marks the generation and the reconcile request as handled.
     if (stepError instanceof Stalling) deps.polls.record(ctx.key, ctx.now.getTime());
+    else deps.polls.forget(ctx.key);
     throw stepError;
   }
   deps.polls.record(ctx.key, ctx.now.getTime());

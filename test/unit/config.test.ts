@@ -1,0 +1,79 @@
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+describe('loadConfig', () => {
+  it('uses the defaults for an empty environment', () => {
+    expect(loadConfig({})).toEqual({
+      watchNamespaces: [],
+      maxConcurrentReconciles: 4,
+      logLevel: 'info',
+      resyncPeriodMs: 600_000,
+      watchIdleTimeoutMs: 65 * 60_000,
+      shutdownTimeoutMs: 30_000,
+      fieldManager: 'mlflow-model-operator',
+    });
+  });
+
+  it('ignores unrelated environment variables', () => {
+    expect(loadConfig({ PATH: '/bin', HOME: '/root', UNRELATED: 'x' }).maxConcurrentReconciles).toBe(4);
+  });
+
+  it.each([
+    { value: '', namespaces: [] },
+    { value: 'team-a', namespaces: ['team-a'] },
+    { value: 'team-a,team-b', namespaces: ['team-a', 'team-b'] },
+    { value: ' team-a , team-b ,, ', namespaces: ['team-a', 'team-b'] },
+    { value: ',', namespaces: [] },
+  ])('WATCH_NAMESPACES=$value → $namespaces', ({ value, namespaces }) => {
+    expect(loadConfig({ WATCH_NAMESPACES: value }).watchNamespaces).toEqual(namespaces);
+  });
+
+  it.each([
+    { env: { MAX_CONCURRENT_RECONCILES: '1' }, field: 'maxConcurrentReconciles', value: 1 },
+    { env: { MAX_CONCURRENT_RECONCILES: '64' }, field: 'maxConcurrentReconciles', value: 64 },
+    { env: { LOG_LEVEL: 'debug' }, field: 'logLevel', value: 'debug' },
+    { env: { RESYNC_PERIOD: '1h30m' }, field: 'resyncPeriodMs', value: 5_400_000 },
+    { env: { WATCH_IDLE_TIMEOUT: '5m' }, field: 'watchIdleTimeoutMs', value: 300_000 },
+    { env: { SHUTDOWN_TIMEOUT: '1.5s' }, field: 'shutdownTimeoutMs', value: 1500 },
+    { env: { FIELD_MANAGER: 'me' }, field: 'fieldManager', value: 'me' },
+  ])('parses $env', ({ env, field, value }) => {
+    expect(loadConfig(env)).toHaveProperty(field, value);
+  });
+
+  it.each([
+    { name: 'MAX_CONCURRENT_RECONCILES', value: '0' },
+    { name: 'MAX_CONCURRENT_RECONCILES', value: '65' },
+    { name: 'MAX_CONCURRENT_RECONCILES', value: '2.5' },
+    { name: 'MAX_CONCURRENT_RECONCILES', value: 'four' },
+    { name: 'LOG_LEVEL', value: 'loud' },
+    { name: 'LOG_LEVEL', value: 'INFO' },
+    { name: 'RESYNC_PERIOD', value: 'soon' },
+    { name: 'RESYNC_PERIOD', value: '600' },
+    { name: 'WATCH_IDLE_TIMEOUT', value: '1d' },
+    { name: 'SHUTDOWN_TIMEOUT', value: '-1s' },
+    { name: 'FIELD_MANAGER', value: '' },
+  ])('$name=$value → ConfigError naming $name', ({ name, value }) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(
+      new RegExp(`^invalid operator configuration: ${name}: `),
+    );
+  });
+
+  it('names every bad setting at once', () => {
+    let message = '';
+    try {
+      loadConfig({ MAX_CONCURRENT_RECONCILES: '0', LOG_LEVEL: 'loud', RESYNC_PERIOD: 'soon' });
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      message = (err as Error).message;
+    }
+    for (const name of ['MAX_CONCURRENT_RECONCILES', 'LOG_LEVEL', 'RESYNC_PERIOD'])
+      expect(message).toContain(`${name}: `);
+  });
+
+  // A zero period reaches setInterval(…, 0) in the informer (resync every millisecond) and a
+  // zero watchdog restarts the watch continuously.
+  it.each(['RESYNC_PERIOD', 'WATCH_IDLE_TIMEOUT'])('%s=0s is refused', (name) => {
+    expect(() => loadConfig({ [name]: '0s' })).toThrow(ConfigError);
+  });
+});
