@@ -15,8 +15,7 @@ export default {
       ...tsEsm,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
-      // Each file waits on real servers; its own timeouts are set per test.
-      testTimeout: 120_000,
+      setupFilesAfterEnv: ['<rootDir>/test/integration/setup.ts'],
     },
   ],
 };

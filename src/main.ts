@@ -20,6 +20,9 @@ async function main(): Promise<void> {
   kc.loadFromDefault();
   const operator = new Operator(kc, config, log);
 
+  // Informers and the work queue run on unref'd timers and promises; the process lives until a
+  // signal says otherwise, even while the apiserver is unreachable and nothing else is pending.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
@@ -31,6 +34,7 @@ async function main(): Promise<void> {
     }, config.shutdownTimeoutMs);
     timer.unref();
     await operator.stop();
+    clearInterval(keepAlive);
     log.info('Stopped');
     process.exit(0);
   };

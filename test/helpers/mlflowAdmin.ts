@@ -1,6 +1,12 @@
 // Changes the registry the way a data scientist would, through MLflow's REST API.
 import { request } from 'undici';
 
+interface VersionInfo {
+  version: string;
+  source: string;
+  run_id?: string;
+}
+
 export class MlflowAdmin {
   constructor(readonly uri: string) {}
 
@@ -27,11 +33,12 @@ export class MlflowAdmin {
   }
 
   /** A new version pointing at `source`; returns its number. */
-  async createVersion(name: string, source: string, runId?: string): Promise<string> {
+  async createVersion(name: string, source: string, runId?: string, modelId?: string): Promise<string> {
     const r = await this.call('POST', '/model-versions/create', {
       name,
       source,
       ...(runId ? { run_id: runId } : {}),
+      ...(modelId ? { model_id: modelId } : {}),
     });
     return (r.model_version as { version: string }).version;
   }
@@ -39,7 +46,17 @@ export class MlflowAdmin {
   /** A new version with the same artifacts as `fromVersion`: a retrain that changed nothing. */
   async copyVersion(name: string, fromVersion: string): Promise<string> {
     const v = await this.getVersion(name, fromVersion);
-    return this.createVersion(name, v.source, v.run_id);
+    // MLflow 3 refuses a `models:/m-…` source unless model_id names that logged model.
+    const modelId = /^models:\/(m-[0-9a-f]+)$/.exec(v.source)?.[1];
+    return this.createVersion(name, v.source, v.run_id, modelId);
+  }
+
+  /** A new version logged by a fresh run (MLflow 3 wants the run that holds the source). */
+  async createRunVersion(name: string): Promise<{ version: string; runId: string }> {
+    const r = await this.call('POST', '/runs/create', { experiment_id: '0' });
+    const info = (r.run as { info: { run_id: string; artifact_uri: string } }).info;
+    const version = await this.createVersion(name, `${info.artifact_uri}/model`, info.run_id);
+    return { version, runId: info.run_id };
   }
 
   async getVersion(

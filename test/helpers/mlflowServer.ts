@@ -48,7 +48,12 @@ export class MlflowServer {
         '1',
       ],
       {
-        env: { ...process.env, MLFLOW_DISABLE_TELEMETRY: 'true', DO_NOT_TRACK: 'true' },
+        env: {
+          ...process.env,
+          MLFLOW_DISABLE_TELEMETRY: 'true',
+          DO_NOT_TRACK: 'true',
+          MLFLOW_SERVER_ENABLE_JOB_EXECUTION: 'false',
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
         detached: true,
       },

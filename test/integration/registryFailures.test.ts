@@ -28,7 +28,7 @@ test('MLflow stopped and restarted: RegistryUnavailable, retried, then Ready at 
     await server.start();
     const admin = new MlflowAdmin(server.uri);
     await admin.createModel('outage-model');
-    const v1 = await admin.createVersion('outage-model', 'mlflow-artifacts:/seed/v1', 'run-1');
+    const { version: v1 } = await admin.createRunVersion('outage-model');
     await admin.setAlias('outage-model', 'champion', v1);
     await applyMd(ns, 'outage', {
       model: { name: 'outage-model', alias: 'champion', pollInterval: '10s' },
@@ -38,7 +38,7 @@ test('MLflow stopped and restarted: RegistryUnavailable, retried, then Ready at 
       ns,
       'outage',
       `version ${v1}`,
-      (m) => m.status?.model?.version === v1 && m.status.phase === 'Succeeded',
+      (m) => m.status?.model?.version === v1 && m.status?.phase === 'Succeeded',
     );
 
     await server.stop();
@@ -62,7 +62,7 @@ test('MLflow stopped and restarted: RegistryUnavailable, retried, then Ready at 
     );
 
     await server.start(); // same port, same SQLite file
-    const v2 = await admin.createVersion('outage-model', 'mlflow-artifacts:/seed/v2', 'run-2');
+    const { version: v2, runId: run2 } = await admin.createRunVersion('outage-model');
     await admin.setAlias('outage-model', 'champion', v2);
     const back = await waitForMd(
       ns,
@@ -72,7 +72,7 @@ test('MLflow stopped and restarted: RegistryUnavailable, retried, then Ready at 
       60_000,
     );
     expect(condition(back, 'Reconciling')).toBeUndefined();
-    expect(back.status?.model?.runId).toBe('run-2');
+    expect(back.status?.model?.runId).toBe(run2);
     expect(operator.running).toBe(true);
   } finally {
     await server.dispose();

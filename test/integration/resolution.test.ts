@@ -72,9 +72,7 @@ test('follows a stage: status.model matches MLflow, Ready, Event, printer column
   const table = await kubectlOk(['-n', ns, 'get', 'modeldeployments']);
   const [header, row] = table.trim().split('\n');
   expect(header?.split(/\s{2,}/)).toEqual(['NAME', 'MODEL', 'STAGE', 'ALIAS', 'VERSION', 'PHASE', 'AGE']);
-  expect(row).toMatch(
-    new RegExp(`^by-stage\\s+${model}\\s+Production\\s+<none>\\s+${expected}\\s+Succeeded\\s+\\S+$`),
-  );
+  expect(row).toMatch(new RegExp(`^by-stage\\s+${model}\\s+Production\\s+${expected}\\s+Succeeded\\s+\\S+$`));
   const wide = await kubectlOk(['-n', ns, 'get', 'md', 'by-stage', '-o', 'wide']);
   expect(wide.split('\n')[0]).toMatch(/READY\s+RUN ID\s+MESSAGE/);
   expect(wide).toContain(truth.run_id ?? '');
@@ -123,39 +121,54 @@ test('a stage promotion is followed too', async () => {
   await waitForMd(ns, 'by-stage', `version ${next}`, (m) => m.status?.model?.version === next, 30_000);
 });
 
-test('unknown model and alias stall with a message that says what to fix, then recover', async () => {
+test('an unknown model, alias or empty stage stalls with a message that says what to fix, then recovers', async () => {
   const missing = `missing-${Date.now().toString(36)}`;
+  const stalled = (name: string) =>
+    waitForMd(ns, name, 'Stalled', (m) => condition(m, 'Stalled')?.status === 'True');
+
+  // Model unknown to MLflow (followed by alias, and by stage).
   await applyMd(ns, 'no-model', {
     model: { name: missing, alias: 'champion', pollInterval: POLL },
     registry: registry(),
   });
-  const md = await waitForMd(ns, 'no-model', 'Stalled', (m) => condition(m, 'Stalled')?.status === 'True');
-  expect(condition(md, 'Stalled')).toMatchObject({ reason: 'AliasNotFound' });
-  expect(condition(md, 'Ready')).toMatchObject({ status: 'False', reason: 'AliasNotFound' });
-  expect(condition(md, 'Ready')?.message).toContain('fix spec.model.alias');
-  expect(md.status?.phase).toBe('Failed');
-  expect(await eventsFor(ns, 'no-model')).toEqual(
-    expect.arrayContaining([expect.objectContaining({ type: 'Warning', reason: 'AliasNotFound' })]),
-  );
-
   await applyMd(ns, 'no-stage-model', {
     model: { name: missing, stage: 'Production', pollInterval: POLL },
     registry: registry(),
   });
-  const byStage = await waitForMd(
+  for (const name of ['no-model', 'no-stage-model']) {
+    const md = await stalled(name);
+    expect(condition(md, 'Stalled')).toMatchObject({ reason: 'ModelNotFound' });
+    expect(condition(md, 'Ready')).toMatchObject({ status: 'False', reason: 'ModelNotFound' });
+    expect(condition(md, 'Ready')?.message).toBe(
+      `MLflow has no registered model named "${missing}"; register it in MLflow or fix spec.model.name`,
+    );
+    expect(md.status?.phase).toBe('Failed');
+    expect(await eventsFor(ns, name)).toEqual(
+      expect.arrayContaining([expect.objectContaining({ type: 'Warning', reason: 'ModelNotFound' })]),
+    );
+  }
+
+  // Known model, unknown alias.
+  await applyMd(ns, 'no-alias', {
+    model: { name: bed.modelName, alias: 'nobody-set-this', pollInterval: POLL },
+    registry: registry(),
+  });
+  const noAlias = await stalled('no-alias');
+  expect(condition(noAlias, 'Stalled')).toMatchObject({ reason: 'AliasNotFound' });
+  expect(condition(noAlias, 'Stalled')?.message).toContain('set the alias in MLflow or fix spec.model.alias');
+
+  // The user registers the model and sets the alias in MLflow: the next poll clears the stall.
+  await mlflow().createModel(missing);
+  const { version: v } = await mlflow().createRunVersion(missing);
+  // A registered model with nothing in Production is a stall of its own.
+  const empty = await waitForMd(
     ns,
     'no-stage-model',
-    'Stalled',
-    (m) => condition(m, 'Stalled')?.status === 'True',
+    'NoVersionInStage',
+    (m) => condition(m, 'Stalled')?.reason === 'NoVersionInStage',
+    30_000,
   );
-  expect(condition(byStage, 'Stalled')).toMatchObject({ reason: 'ModelNotFound' });
-  expect(condition(byStage, 'Stalled')?.message).toContain(
-    `MLflow has no registered model named "${missing}"`,
-  );
-
-  // The user registers the model in MLflow: the next poll clears the stall.
-  await mlflow().createModel(missing);
-  const v = await mlflow().createVersion(missing, 'mlflow-artifacts:/seed/none');
+  expect(condition(empty, 'Stalled')?.message).toContain('transition a version to Production');
   await mlflow().setAlias(missing, 'champion', v);
   const healed = await waitForMd(
     ns,
@@ -166,6 +179,7 @@ test('unknown model and alias stall with a message that says what to fix, then r
   );
   expect(condition(healed, 'Stalled')).toBeUndefined();
   expect(healed.status?.model?.version).toBe(v);
+  expect(healed.status?.phase).toBe('Succeeded');
   expect(operator.running).toBe(true);
 });
 
