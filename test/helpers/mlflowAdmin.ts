@@ -59,12 +59,9 @@ export class MlflowAdmin {
     return { version, runId: info.run_id };
   }
 
-  async getVersion(
-    name: string,
-    version: string,
-  ): Promise<{ version: string; source: string; run_id?: string }> {
+  async getVersion(name: string, version: string): Promise<VersionInfo> {
     const r = await this.call('GET', '/model-versions/get', { name, version });
-    return r.model_version as { version: string; source: string; run_id?: string };
+    return r.model_version as VersionInfo;
   }
 
   async setAlias(name: string, alias: string, version: string): Promise<void> {
