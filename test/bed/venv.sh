@@ -12,7 +12,7 @@ if [ ! -f "$BED_VENV/.complete" ]; then
   rm -rf "$BED_VENV"
   python3 -m venv "$BED_VENV"
   "$BED_VENV/bin/pip" install --quiet --disable-pip-version-check \
-    "mlflow==$MLFLOW_VERSION" "moto[server]==$MOTO_VERSION" "scikit-learn==$SKLEARN_VERSION" >&2
+    "mlflow[auth]==$MLFLOW_VERSION" "moto[server]==$MOTO_VERSION" "scikit-learn==$SKLEARN_VERSION" >&2
   touch "$BED_VENV/.complete"
 fi
 echo "$BED_VENV"

@@ -9,4 +9,5 @@ SKLEARN_VERSION="${SKLEARN_VERSION:-1.7.2}"
 
 BED_CACHE="${BED_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mlflow-operator-bed}"
 BED_BIN="${BED_BIN:-$BED_CACHE/bin-k8s$K8S_VERSION-etcd$ETCD_VERSION-kwok$KWOK_VERSION}"
-BED_VENV="${BED_VENV:-$BED_CACHE/venv-mlflow$MLFLOW_VERSION-moto$MOTO_VERSION-sklearn$SKLEARN_VERSION}"
+# "auth" extra: Flask-WTF for `mlflow server --app-name basic-auth` (credential tests).
+BED_VENV="${BED_VENV:-$BED_CACHE/venv-mlflow$MLFLOW_VERSION-auth-moto$MOTO_VERSION-sklearn$SKLEARN_VERSION}"

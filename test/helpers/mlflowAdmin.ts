@@ -8,7 +8,10 @@ interface VersionInfo {
 }
 
 export class MlflowAdmin {
-  constructor(readonly uri: string) {}
+  constructor(
+    readonly uri: string,
+    private readonly basicAuth?: { username: string; password: string },
+  ) {}
 
   private async call(
     method: 'GET' | 'POST' | 'DELETE',
@@ -20,7 +23,14 @@ export class MlflowAdmin {
       for (const [k, v] of Object.entries(body as object)) url.searchParams.set(k, String(v));
     const res = await request(url, {
       method,
-      headers: { 'content-type': 'application/json' },
+      headers: {
+        'content-type': 'application/json',
+        ...(this.basicAuth
+          ? {
+              authorization: `Basic ${Buffer.from(`${this.basicAuth.username}:${this.basicAuth.password}`).toString('base64')}`,
+            }
+          : {}),
+      },
       ...(method !== 'GET' && body ? { body: JSON.stringify(body) } : {}),
     });
     const text = await res.body.text();
