@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { bed } from './bed.js';
+import { applyCrd, createNamespace, deleteNamespace } from './kubectl.js';
 import { waitFor } from './wait.js';
 
 export class OperatorProcess {
@@ -57,4 +58,21 @@ export class OperatorProcess {
     const [code] = (await exited) as [number | null];
     return code;
   }
+}
+
+/** For a test file: the CRD installed, a fresh namespace, and an operator watching only it.
+ * Read the fields inside tests (they are set in beforeAll). */
+export function operatorInNamespace(prefix: string): { ns: string; operator: OperatorProcess } {
+  const env = { ns: '', operator: undefined as unknown as OperatorProcess };
+  beforeAll(async () => {
+    await applyCrd();
+    env.ns = await createNamespace(prefix);
+    env.operator = new OperatorProcess({ WATCH_NAMESPACES: env.ns });
+    await env.operator.start();
+  });
+  afterAll(async () => {
+    await env.operator?.stop();
+    await deleteNamespace(env.ns);
+  });
+  return env;
 }

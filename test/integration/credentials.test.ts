@@ -2,39 +2,27 @@
 // against a server that checks it, and bad Secrets that stall without leaking what they hold.
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { once } from 'node:events';
-import { applyCrd, createNamespace, deleteNamespace, kubectlOk } from '../helpers/kubectl.js';
+import { kubectlOk } from '../helpers/kubectl.js';
 import { MlflowAdmin } from '../helpers/mlflowAdmin.js';
 import { MlflowServer, freePort } from '../helpers/mlflowServer.js';
 import { applyMd, condition, eventsFor, getMd, waitForMd } from '../helpers/modelDeployments.js';
-import { OperatorProcess } from '../helpers/operatorProcess.js';
+import { operatorInNamespace } from '../helpers/operatorProcess.js';
 
 const admin = { username: 'admin', password: 'an-admin-password-4-tests' };
-let ns: string;
-let operator: OperatorProcess;
+const env = operatorInNamespace('creds');
 
 async function applySecret(name: string, data: Record<string, string>): Promise<void> {
   const stringData = Object.fromEntries(Object.entries(data));
   await kubectlOk(
     ['apply', '-f', '-'],
-    JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: ns }, stringData }),
+    JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: env.ns }, stringData }),
   );
 }
 
 /** Everything a user can read about the object: no secret value may appear in it. */
 async function visibleText(name: string): Promise<string> {
-  return JSON.stringify([await getMd(ns, name), await eventsFor(ns, name), operator.lines]);
+  return JSON.stringify([await getMd(env.ns, name), await eventsFor(env.ns, name), env.operator.lines]);
 }
-
-beforeAll(async () => {
-  await applyCrd();
-  ns = await createNamespace('creds');
-  operator = new OperatorProcess({ WATCH_NAMESPACES: ns });
-  await operator.start();
-});
-afterAll(async () => {
-  await operator.stop();
-  await deleteNamespace(ns);
-});
 
 describe('basic auth against mlflow server --app-name basic-auth', () => {
   let server: MlflowServer;
@@ -53,23 +41,23 @@ describe('basic auth against mlflow server --app-name basic-auth', () => {
 
   test('the right username and password resolve the model', async () => {
     await applySecret('mlflow-basic', admin);
-    await applyMd(ns, 'basic-ok', {
+    await applyMd(env.ns, 'basic-ok', {
       model: { name: 'secured', alias: 'champion', pollInterval: '10s' },
       registry: { trackingUri: uri, credentialsSecretRef: { name: 'mlflow-basic' } },
     });
-    const md = await waitForMd(ns, 'basic-ok', 'Ready', (m) => condition(m, 'Ready')?.status === 'True');
+    const md = await waitForMd(env.ns, 'basic-ok', 'Ready', (m) => condition(m, 'Ready')?.status === 'True');
     expect(md.status?.model?.version).toBe('1');
   });
 
   test('a wrong password stalls with RegistryUnauthorized and shows no secret; fixing the Secret heals it', async () => {
     const wrong = 'wrong-password-do-not-leak';
     await applySecret('mlflow-wrong', { username: 'admin', password: wrong });
-    await applyMd(ns, 'basic-wrong', {
+    await applyMd(env.ns, 'basic-wrong', {
       model: { name: 'secured', alias: 'champion', pollInterval: '10s' },
       registry: { trackingUri: uri, credentialsSecretRef: { name: 'mlflow-wrong' } },
     });
     const md = await waitForMd(
-      ns,
+      env.ns,
       'basic-wrong',
       'Stalled',
       (m) => condition(m, 'Stalled')?.status === 'True',
@@ -82,17 +70,17 @@ describe('basic auth against mlflow server --app-name basic-auth', () => {
     expect(seen).not.toContain(Buffer.from(`admin:${wrong}`).toString('base64'));
 
     await applySecret('mlflow-wrong', admin);
-    await waitForMd(ns, 'basic-wrong', 'Ready', (m) => condition(m, 'Ready')?.status === 'True', 30_000);
+    await waitForMd(env.ns, 'basic-wrong', 'Ready', (m) => condition(m, 'Ready')?.status === 'True', 30_000);
   });
 
   test('a Secret with a username but no password stalls with InvalidCredentialsSecret', async () => {
     await applySecret('mlflow-half', { username: 'admin' });
-    await applyMd(ns, 'basic-half', {
+    await applyMd(env.ns, 'basic-half', {
       model: { name: 'secured', alias: 'champion', pollInterval: '10s' },
       registry: { trackingUri: uri, credentialsSecretRef: { name: 'mlflow-half' } },
     });
     const md = await waitForMd(
-      ns,
+      env.ns,
       'basic-half',
       'Stalled',
       (m) => condition(m, 'Stalled')?.status === 'True',
@@ -131,11 +119,11 @@ describe('bearer token', () => {
     seen = [];
     await applySecret('mlflow-token', { token });
     const port = (server.address() as { port: number }).port;
-    await applyMd(ns, 'bearer', {
+    await applyMd(env.ns, 'bearer', {
       model: { name: 'tokened', alias: 'champion', pollInterval: '10s' },
       registry: { trackingUri: `http://127.0.0.1:${port}`, credentialsSecretRef: { name: 'mlflow-token' } },
     });
-    const md = await waitForMd(ns, 'bearer', 'Ready', (m) => condition(m, 'Ready')?.status === 'True');
+    const md = await waitForMd(env.ns, 'bearer', 'Ready', (m) => condition(m, 'Ready')?.status === 'True');
     expect(md.status?.model).toMatchObject({ version: '5', runId: 'r5' });
     expect(seen.at(-1)?.authorization).toBe(`Bearer ${token}`);
     expect(await visibleText('bearer')).not.toContain(token);

@@ -1,26 +1,13 @@
-// MLflow going away and coming back, and a server that answers garbage: the operator reports a
+// MLflow going away and coming back, and a server that answers garbage: the env.operator reports a
 // condition with a clear reason, keeps retrying with backoff, never crashes, and recovers.
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
-import { applyCrd, createNamespace, deleteNamespace } from '../helpers/kubectl.js';
 import { MlflowAdmin } from '../helpers/mlflowAdmin.js';
 import { MlflowServer, freePort } from '../helpers/mlflowServer.js';
 import { applyMd, condition, eventsFor, requestReconcile, waitForMd } from '../helpers/modelDeployments.js';
-import { OperatorProcess } from '../helpers/operatorProcess.js';
+import { operatorInNamespace } from '../helpers/operatorProcess.js';
 
-let ns: string;
-let operator: OperatorProcess;
-
-beforeAll(async () => {
-  await applyCrd();
-  ns = await createNamespace('failures');
-  operator = new OperatorProcess({ WATCH_NAMESPACES: ns });
-  await operator.start();
-});
-afterAll(async () => {
-  await operator.stop();
-  await deleteNamespace(ns);
-});
+const env = operatorInNamespace('failures');
 
 test('MLflow stopped and restarted: RegistryUnavailable, retried, then Ready at the new version', async () => {
   const server = new MlflowServer(await freePort());
@@ -30,21 +17,21 @@ test('MLflow stopped and restarted: RegistryUnavailable, retried, then Ready at 
     await admin.createModel('outage-model');
     const { version: v1 } = await admin.createRunVersion('outage-model');
     await admin.setAlias('outage-model', 'champion', v1);
-    await applyMd(ns, 'outage', {
+    await applyMd(env.ns, 'outage', {
       model: { name: 'outage-model', alias: 'champion', pollInterval: '10s' },
       registry: { trackingUri: server.uri, timeoutSeconds: 2 },
     });
     await waitForMd(
-      ns,
+      env.ns,
       'outage',
       `version ${v1}`,
       (m) => m.status?.model?.version === v1 && m.status?.phase === 'Succeeded',
     );
 
     await server.stop();
-    await requestReconcile(ns, 'outage');
+    await requestReconcile(env.ns, 'outage');
     const down = await waitForMd(
-      ns,
+      env.ns,
       'outage',
       'RegistryUnavailable',
       (m) => condition(m, 'Ready')?.reason === 'RegistryUnavailable',
@@ -57,7 +44,7 @@ test('MLflow stopped and restarted: RegistryUnavailable, retried, then Ready at 
     // The last good resolution is kept while the registry is away.
     expect(down.status?.model?.version).toBe(v1);
     expect(down.status?.phase).toBe('Resolving');
-    expect(await eventsFor(ns, 'outage')).toEqual(
+    expect(await eventsFor(env.ns, 'outage')).toEqual(
       expect.arrayContaining([expect.objectContaining({ type: 'Warning', reason: 'RegistryUnavailable' })]),
     );
 
@@ -65,7 +52,7 @@ test('MLflow stopped and restarted: RegistryUnavailable, retried, then Ready at 
     const { version: v2, runId: run2 } = await admin.createRunVersion('outage-model');
     await admin.setAlias('outage-model', 'champion', v2);
     const back = await waitForMd(
-      ns,
+      env.ns,
       'outage',
       `version ${v2}`,
       (m) => m.status?.model?.version === v2 && condition(m, 'Ready')?.status === 'True',
@@ -73,7 +60,7 @@ test('MLflow stopped and restarted: RegistryUnavailable, retried, then Ready at 
     );
     expect(condition(back, 'Reconciling')).toBeUndefined();
     expect(back.status?.model?.runId).toBe(run2);
-    expect(operator.running).toBe(true);
+    expect(env.operator.running).toBe(true);
   } finally {
     await server.dispose();
   }
@@ -123,12 +110,12 @@ describe('a registry that answers garbage', () => {
   ])('%s', async (label, reply, reason, says) => {
     answer = reply;
     const name = `garbage-${label.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}`;
-    await applyMd(ns, name, {
+    await applyMd(env.ns, name, {
       model: { name: 'm', alias: 'champion', pollInterval: '10s' },
       registry: { trackingUri: uri },
     });
-    const md = await waitForMd(ns, name, reason, (m) => condition(m, 'Ready')?.reason === reason, 30_000);
+    const md = await waitForMd(env.ns, name, reason, (m) => condition(m, 'Ready')?.reason === reason, 30_000);
     expect(condition(md, 'Ready')?.message).toContain(says);
-    expect(operator.running).toBe(true);
+    expect(env.operator.running).toBe(true);
   });
 });

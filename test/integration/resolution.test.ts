@@ -1,40 +1,28 @@
-// The operator, as its own process, against the bed's kube-apiserver and MLflow server: the
+// The env.operator, as its own process, against the bed's kube-apiserver and MLflow server: the
 // status follows the registry for a stage and for an alias, kubectl shows it, and a registry
 // that does not know the model gets a Stalled condition that clears once the model exists.
 import { bed } from '../helpers/bed.js';
-import { applyCrd, createNamespace, deleteNamespace, kubectl, kubectlOk } from '../helpers/kubectl.js';
+import { kubectl, kubectlOk } from '../helpers/kubectl.js';
 import { MlflowAdmin } from '../helpers/mlflowAdmin.js';
 import { applyMd, condition, eventsFor, getMd, waitForMd } from '../helpers/modelDeployments.js';
-import { OperatorProcess } from '../helpers/operatorProcess.js';
+import { operatorInNamespace } from '../helpers/operatorProcess.js';
 
 const POLL = '10s';
-let ns: string;
-let operator: OperatorProcess;
+const env = operatorInNamespace('resolve');
 const mlflow = () => new MlflowAdmin(bed.mlflowUri);
 const registry = () => ({ trackingUri: bed.mlflowUri });
-
-beforeAll(async () => {
-  await applyCrd();
-  ns = await createNamespace('resolve');
-  operator = new OperatorProcess({ WATCH_NAMESPACES: ns });
-  await operator.start();
-});
-afterAll(async () => {
-  await operator.stop();
-  await deleteNamespace(ns);
-});
 
 test('follows a stage: status.model matches MLflow, Ready, Event, printer columns', async () => {
   const model = bed.modelName;
   const expected = await mlflow().latestInStage(model, 'Production');
   expect(expected).toBeDefined();
-  await applyMd(ns, 'by-stage', {
+  await applyMd(env.ns, 'by-stage', {
     model: { name: model, stage: 'Production', pollInterval: POLL },
     registry: registry(),
   });
 
   const md = await waitForMd(
-    ns,
+    env.ns,
     'by-stage',
     `version ${expected}`,
     (m) => m.status?.model?.version === expected,
@@ -56,7 +44,7 @@ test('follows a stage: status.model matches MLflow, Ready, Event, printer column
 
   const waited = await kubectl([
     '-n',
-    ns,
+    env.ns,
     'wait',
     '--for=condition=Ready',
     '--timeout=30s',
@@ -64,16 +52,16 @@ test('follows a stage: status.model matches MLflow, Ready, Event, printer column
   ]);
   expect(waited.code).toBe(0);
 
-  const events = await eventsFor(ns, 'by-stage');
+  const events = await eventsFor(env.ns, 'by-stage');
   expect(events).toEqual(
     expect.arrayContaining([expect.objectContaining({ type: 'Normal', reason: 'NewModelVersion' })]),
   );
 
-  const table = await kubectlOk(['-n', ns, 'get', 'modeldeployments']);
+  const table = await kubectlOk(['-n', env.ns, 'get', 'modeldeployments']);
   const [header, row] = table.trim().split('\n');
   expect(header?.split(/\s{2,}/)).toEqual(['NAME', 'MODEL', 'STAGE', 'ALIAS', 'VERSION', 'PHASE', 'AGE']);
   expect(row).toMatch(new RegExp(`^by-stage\\s+${model}\\s+Production\\s+${expected}\\s+Succeeded\\s+\\S+$`));
-  const wide = await kubectlOk(['-n', ns, 'get', 'md', 'by-stage', '-o', 'wide']);
+  const wide = await kubectlOk(['-n', env.ns, 'get', 'md', 'by-stage', '-o', 'wide']);
   expect(wide.split('\n')[0]).toMatch(/READY\s+RUN ID\s+MESSAGE/);
   expect(wide).toContain(truth.run_id ?? '');
 });
@@ -81,12 +69,12 @@ test('follows a stage: status.model matches MLflow, Ready, Event, printer column
 test('follows an alias, and a promotion in MLflow within the poll interval', async () => {
   const model = bed.modelName;
   const before = await mlflow().versionByAlias(model, 'champion');
-  await applyMd(ns, 'by-alias', {
+  await applyMd(env.ns, 'by-alias', {
     model: { name: model, alias: 'champion', pollInterval: POLL },
     registry: registry(),
   });
   await waitForMd(
-    ns,
+    env.ns,
     'by-alias',
     `version ${before}`,
     (m) => m.status?.model?.version === before && m.status.phase === 'Succeeded',
@@ -96,7 +84,7 @@ test('follows an alias, and a promotion in MLflow within the poll interval', asy
   const promotedAt = Date.now();
   await mlflow().setAlias(model, 'champion', promoted);
   const md = await waitForMd(
-    ns,
+    env.ns,
     'by-alias',
     `version ${promoted}`,
     (m) => m.status?.model?.version === promoted,
@@ -105,7 +93,7 @@ test('follows an alias, and a promotion in MLflow within the poll interval', asy
   // 10s interval + up to 10% jitter + one reconcile: the status follows within ~12s.
   expect(Date.now() - promotedAt).toBeLessThan(15_000);
   expect(md.status?.phase).toBe('Succeeded');
-  const events = await eventsFor(ns, 'by-alias');
+  const events = await eventsFor(env.ns, 'by-alias');
   expect(events.map((e) => e.message)).toEqual(
     expect.arrayContaining([
       `Resolved version ${promoted} of "${model}" from alias:champion (was ${before})`,
@@ -115,23 +103,23 @@ test('follows an alias, and a promotion in MLflow within the poll interval', asy
 
 test('a stage promotion is followed too', async () => {
   const model = bed.modelName;
-  const current = (await getMd(ns, 'by-stage')).status?.model?.version as string;
+  const current = (await getMd(env.ns, 'by-stage')).status?.model?.version as string;
   const next = await mlflow().copyVersion(model, current);
   await mlflow().transition(model, next, 'Production');
-  await waitForMd(ns, 'by-stage', `version ${next}`, (m) => m.status?.model?.version === next, 30_000);
+  await waitForMd(env.ns, 'by-stage', `version ${next}`, (m) => m.status?.model?.version === next, 30_000);
 });
 
 test('an unknown model, alias or empty stage stalls with a message that says what to fix, then recovers', async () => {
   const missing = `missing-${Date.now().toString(36)}`;
   const stalled = (name: string) =>
-    waitForMd(ns, name, 'Stalled', (m) => condition(m, 'Stalled')?.status === 'True');
+    waitForMd(env.ns, name, 'Stalled', (m) => condition(m, 'Stalled')?.status === 'True');
 
   // Model unknown to MLflow (followed by alias, and by stage).
-  await applyMd(ns, 'no-model', {
+  await applyMd(env.ns, 'no-model', {
     model: { name: missing, alias: 'champion', pollInterval: POLL },
     registry: registry(),
   });
-  await applyMd(ns, 'no-stage-model', {
+  await applyMd(env.ns, 'no-stage-model', {
     model: { name: missing, stage: 'Production', pollInterval: POLL },
     registry: registry(),
   });
@@ -143,13 +131,13 @@ test('an unknown model, alias or empty stage stalls with a message that says wha
       `MLflow has no registered model named "${missing}"; register it in MLflow or fix spec.model.name`,
     );
     expect(md.status?.phase).toBe('Failed');
-    expect(await eventsFor(ns, name)).toEqual(
+    expect(await eventsFor(env.ns, name)).toEqual(
       expect.arrayContaining([expect.objectContaining({ type: 'Warning', reason: 'ModelNotFound' })]),
     );
   }
 
   // Known model, unknown alias.
-  await applyMd(ns, 'no-alias', {
+  await applyMd(env.ns, 'no-alias', {
     model: { name: bed.modelName, alias: 'nobody-set-this', pollInterval: POLL },
     registry: registry(),
   });
@@ -162,7 +150,7 @@ test('an unknown model, alias or empty stage stalls with a message that says wha
   const { version: v } = await mlflow().createRunVersion(missing);
   // A registered model with nothing in Production is a stall of its own.
   const empty = await waitForMd(
-    ns,
+    env.ns,
     'no-stage-model',
     'NoVersionInStage',
     (m) => condition(m, 'Stalled')?.reason === 'NoVersionInStage',
@@ -171,7 +159,7 @@ test('an unknown model, alias or empty stage stalls with a message that says wha
   expect(condition(empty, 'Stalled')?.message).toContain('transition a version to Production');
   await mlflow().setAlias(missing, 'champion', v);
   const healed = await waitForMd(
-    ns,
+    env.ns,
     'no-model',
     'Ready',
     (m) => condition(m, 'Ready')?.status === 'True',
@@ -180,15 +168,20 @@ test('an unknown model, alias or empty stage stalls with a message that says wha
   expect(condition(healed, 'Stalled')).toBeUndefined();
   expect(healed.status?.model?.version).toBe(v);
   expect(healed.status?.phase).toBe('Succeeded');
-  expect(operator.running).toBe(true);
+  expect(env.operator.running).toBe(true);
 });
 
 test('a missing credentials Secret stalls and names the Secret', async () => {
-  await applyMd(ns, 'no-secret', {
+  await applyMd(env.ns, 'no-secret', {
     model: { name: bed.modelName, alias: 'champion', pollInterval: POLL },
     registry: { ...registry(), credentialsSecretRef: { name: 'mlflow-auth' } },
   });
-  const md = await waitForMd(ns, 'no-secret', 'Stalled', (m) => condition(m, 'Stalled')?.status === 'True');
+  const md = await waitForMd(
+    env.ns,
+    'no-secret',
+    'Stalled',
+    (m) => condition(m, 'Stalled')?.status === 'True',
+  );
   expect(condition(md, 'Stalled')).toMatchObject({ reason: 'CredentialsSecretNotFound' });
   expect(condition(md, 'Stalled')?.message).toContain('Secret "mlflow-auth"');
 });
