@@ -28,6 +28,11 @@ const ConfigSchema = z.object({
   WATCH_IDLE_TIMEOUT: duration('65m'),
   SHUTDOWN_TIMEOUT: duration('30s'),
   FIELD_MANAGER: z.string().min(1).default('mlflow-model-operator'),
+  AWS_ENDPOINT_URL: z
+    .string()
+    .regex(/^https?:\/\/\S+$/, 'must be an http(s) URL')
+    .optional()
+    .describe('Endpoint for ECR and CodeBuild (an emulator in tests); the AWS default otherwise.'),
 });
 
 export type Config = {
@@ -38,6 +43,7 @@ export type Config = {
   watchIdleTimeoutMs: number;
   shutdownTimeoutMs: number;
   fieldManager: string;
+  awsEndpoint: string | undefined;
 };
 
 export class ConfigError extends Error {
@@ -59,5 +65,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     watchIdleTimeoutMs: c.WATCH_IDLE_TIMEOUT,
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT,
     fieldManager: c.FIELD_MANAGER,
+    awsEndpoint: c.AWS_ENDPOINT_URL,
   };
 }

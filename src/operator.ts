@@ -1,12 +1,28 @@
-// Wires the ModelDeployment controller: informers → work queue → reconciler.
-import { CoreV1Api, CustomObjectsApi, KubeConfig, makeInformer } from '@kubernetes/client-node';
-import type { KubernetesListObject } from '@kubernetes/client-node';
+// Wires the ModelDeployment controller: informers → work queue → reconciler. ModelDeployments
+// are the primary informer; the Jobs and Deployments the pipeline waits on only wake the
+// ModelDeployment they belong to.
+import {
+  AppsV1Api,
+  BatchV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  makeInformer,
+  type KubernetesListObject,
+  type KubernetesObject,
+  type V1Deployment,
+  type V1Job,
+} from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { GROUP, PLURAL, VERSION, type ModelDeployment } from './api/v1alpha1/modelDeployment.js';
+import { GROUP, KIND, PLURAL, VERSION, type ModelDeployment } from './api/v1alpha1/modelDeployment.js';
+import { CodeBuildBuilder } from './builders/codebuild.js';
+import { KanikoBuilder } from './builders/kaniko.js';
+import { EcrRegistry } from './clients/ecr.js';
 import type { Config } from './config.js';
 import { PollTracker } from './controller/context.js';
 import { makeReconciler } from './controller/reconciler.js';
 import { makeRegistryFactory } from './controller/registry.js';
+import { LABEL_MANAGED_BY, MANAGED_BY } from './controller/render/names.js';
 import { ExponentialBackoff } from './runtime/backoff.js';
 import { Controller } from './runtime/controller.js';
 import { EventRecorder } from './runtime/events.js';
@@ -17,7 +33,8 @@ import { WorkQueue } from './runtime/workqueue.js';
 type MD = ModelDeployment & { apiVersion?: string; kind?: string };
 
 export class Operator {
-  private readonly informers = new Map<string, SupervisedInformer<MD>>(); // by namespace, '' = all
+  private readonly mds = new Map<string, SupervisedInformer<MD>>(); // by namespace, '' = all
+  private readonly children: SupervisedInformer<KubernetesObject>[] = [];
   private readonly controller: Controller<string>;
   private readonly queue = new WorkQueue<string>({
     backoff: new ExponentialBackoff({ baseMs: 1000, maxMs: 300_000 }),
@@ -30,39 +47,85 @@ export class Operator {
   ) {
     const objects = kc.makeApiClient(CustomObjectsApi);
     const core = kc.makeApiClient(CoreV1Api);
+    const apps = kc.makeApiClient(AppsV1Api);
+    const batch = kc.makeApiClient(BatchV1Api);
     const namespaces = config.watchNamespaces.length > 0 ? config.watchNamespaces : [''];
+    const informer = <T extends KubernetesObject>(
+      name: string,
+      path: string,
+      list: () => Promise<KubernetesListObject<T>>,
+      onObject: (o: T) => void,
+      labelSelector?: string,
+    ) =>
+      new SupervisedInformer<T>({
+        name,
+        makeInformer: () => makeInformer<T>(kc, path, list, labelSelector),
+        onObject,
+        resyncPeriodMs: config.resyncPeriodMs,
+        watchdogMs: config.watchIdleTimeoutMs,
+        log,
+      });
+    const managed = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
     for (const ns of namespaces) {
-      const path = ns
-        ? `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${PLURAL}`
-        : `/apis/${GROUP}/${VERSION}/${PLURAL}`;
-      const list = (): Promise<KubernetesListObject<MD>> =>
-        ns
-          ? objects.listNamespacedCustomObject({
-              group: GROUP,
-              version: VERSION,
-              namespace: ns,
-              plural: PLURAL,
-            })
-          : objects.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL });
-      this.informers.set(
+      const at = (group: string, plural: string) => `/${group}/${ns ? `namespaces/${ns}/` : ''}${plural}`;
+      this.mds.set(
         ns,
-        new SupervisedInformer<MD>({
-          name: `modeldeployments${ns ? `/${ns}` : ''}`,
-          makeInformer: () => makeInformer<MD>(kc, path, list),
-          onObject: (obj) => this.queue.add(keyOf(obj)),
-          resyncPeriodMs: config.resyncPeriodMs,
-          watchdogMs: config.watchIdleTimeoutMs,
-          log,
-        }),
+        informer<MD>(
+          `modeldeployments${ns ? `/${ns}` : ''}`,
+          at(`apis/${GROUP}/${VERSION}`, PLURAL),
+          () =>
+            ns
+              ? objects.listNamespacedCustomObject({
+                  group: GROUP,
+                  version: VERSION,
+                  namespace: ns,
+                  plural: PLURAL,
+                })
+              : objects.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL }),
+          (obj) => this.queue.add(keyOf(obj)),
+        ),
+      );
+      this.children.push(
+        informer<V1Job>(
+          `jobs${ns ? `/${ns}` : ''}`,
+          at('apis/batch/v1', 'jobs'),
+          () =>
+            ns
+              ? batch.listNamespacedJob({ namespace: ns, labelSelector: managed })
+              : batch.listJobForAllNamespaces({ labelSelector: managed }),
+          (job) => this.wakeOwner(job),
+          managed,
+        ) as SupervisedInformer<KubernetesObject>,
+        informer<V1Deployment>(
+          `deployments${ns ? `/${ns}` : ''}`,
+          at('apis/apps/v1', 'deployments'),
+          () =>
+            ns ? apps.listNamespacedDeployment({ namespace: ns }) : apps.listDeploymentForAllNamespaces(),
+          (d) => this.wakeUsersOf(d),
+        ) as SupervisedInformer<KubernetesObject>,
       );
     }
+    const ecr = new EcrRegistry({ ...(config.awsEndpoint ? { endpoint: config.awsEndpoint } : {}) });
     const reconcile = makeReconciler({
       get: (key) => this.get(key),
       statusPatcher: new StatusPatcher(objects, config.fieldManager),
       events: new EventRecorder(core, config.fieldManager, log),
       registryFor: makeRegistryFactory(core),
+      pipeline: {
+        ecr,
+        builders: {
+          kaniko: new KanikoBuilder(batch, core),
+          codebuild: new CodeBuildBuilder(ecr, {
+            ...(config.awsEndpoint ? { endpoint: config.awsEndpoint } : {}),
+          }),
+        },
+        apps,
+        batch,
+        core,
+      },
       polls: new PollTracker(),
       now: () => new Date(),
+      fieldManager: config.fieldManager,
       log,
     });
     this.controller = new Controller({
@@ -75,7 +138,7 @@ export class Operator {
   }
 
   async start(): Promise<void> {
-    await Promise.all([...this.informers.values()].map((i) => i.start()));
+    await Promise.all([...this.mds.values(), ...this.children].map((i) => i.start()));
     this.controller.start();
     this.log.info(
       { namespaces: this.config.watchNamespaces, workers: this.config.maxConcurrentReconciles },
@@ -85,13 +148,28 @@ export class Operator {
 
   /** Stops watching, then lets in-flight reconciles finish. */
   async stop(): Promise<void> {
-    await Promise.all([...this.informers.values()].map((i) => i.stop()));
+    await Promise.all([...this.mds.values(), ...this.children].map((i) => i.stop()));
     await this.controller.stop();
   }
 
   private get(key: string): MD | undefined {
     const { namespace, name } = splitKey(key);
-    const informer = this.informers.get(namespace) ?? this.informers.get('');
+    const informer = this.mds.get(namespace) ?? this.mds.get('');
     return informer?.get(name, namespace);
+  }
+
+  private wakeOwner(obj: KubernetesObject): void {
+    const owner = obj.metadata?.ownerReferences?.find(
+      (o) => o.kind === KIND && o.apiVersion.startsWith(`${GROUP}/`),
+    );
+    if (owner) this.queue.add(`${obj.metadata?.namespace}/${owner.name}`);
+  }
+
+  private wakeUsersOf(deployment: V1Deployment): void {
+    const namespace = deployment.metadata?.namespace ?? '';
+    const informer = this.mds.get(namespace) ?? this.mds.get('');
+    for (const md of informer?.list(namespace) ?? []) {
+      if (md.spec?.deployment?.name === deployment.metadata?.name) this.queue.add(keyOf(md));
+    }
   }
 }

@@ -1,5 +1,8 @@
 // What one reconcile of one ModelDeployment shares between its steps.
+import type { AppsV1Api, BatchV1Api, CoreV1Api } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import type { Builder } from '../builders/builder.js';
+import type { EcrRegistry } from '../clients/ecr.js';
 import type {
   ModelDeployment,
   ModelDeploymentSpec,
@@ -30,10 +33,22 @@ export class PollTracker {
   }
 }
 
+/** What the build → rollout → test steps talk to. */
+export interface PipelineDeps {
+  ecr: EcrRegistry;
+  builders: Record<'kaniko' | 'codebuild', Builder>;
+  apps: AppsV1Api;
+  batch: BatchV1Api;
+  core: CoreV1Api;
+}
+
 export interface ReconcileDeps {
   registryFor(md: ModelDeployment): Promise<ModelRegistry>;
+  pipeline?: PipelineDeps;
   polls: PollTracker;
   now(): Date;
+  /** Field manager for the writes the operator makes. */
+  fieldManager?: string;
 }
 
 export interface ReconcileContext {
@@ -54,6 +69,7 @@ export interface ReconcileContext {
 
 export type StepResult =
   | { kind: 'continue' }
+  | { kind: 'done' } // nothing left to do this time: the pipeline is complete
   | { kind: 'idle'; requeueAfterMs: number } // nothing to do until then; keep the last verdict
   | { kind: 'wait'; reason: string; message: string; requeueAfterMs: number };
 

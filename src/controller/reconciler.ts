@@ -18,10 +18,16 @@ import type { EventRecorder } from '../runtime/events.js';
 import { isConflict, isNotFound } from '../runtime/kubeErrors.js';
 import type { StatusPatcher } from '../runtime/statusPatch.js';
 import type { ReconcileContext, ReconcileDeps, Step } from './context.js';
+import { recordRun } from './history.js';
+import { RunFailed } from './runFailed.js';
+import { ensureImage } from './steps/ensureImage.js';
+import { planRun } from './steps/planRun.js';
 import { resolveModel } from './steps/resolveModel.js';
+import { rollout } from './steps/rollout.js';
+import { runTests } from './steps/runTests.js';
 import { summarize, transitionEvents, type Outcome } from './summarize.js';
 
-export const steps: readonly Step[] = [resolveModel];
+export const steps: readonly Step[] = [resolveModel, planRun, ensureImage, rollout, runTests];
 
 const CONFLICT_RETRY_MS = 500;
 
@@ -93,6 +99,7 @@ async function runPipeline(ctx: ReconcileContext): Promise<Verdict> {
 async function runSteps(ctx: ReconcileContext): Promise<Verdict> {
   for (const step of steps) {
     const r = await step(ctx);
+    if (r.kind === 'done') break;
     if (r.kind === 'idle') return { outcome: { kind: 'idle' }, result: requeueAfter(r.requeueAfterMs) };
     if (r.kind === 'wait') {
       return {
@@ -101,12 +108,9 @@ async function runSteps(ctx: ReconcileContext): Promise<Verdict> {
       };
     }
   }
-  const model = ctx.status.model;
-  const message = model
-    ? `Version ${model.version} of "${model.name}" resolved from ${model.resolvedFrom}`
-    : 'Up to date';
+  finishRun(ctx, 'Succeeded');
   return {
-    outcome: { kind: 'succeeded', message },
+    outcome: { kind: 'succeeded', message: readyMessage(ctx) },
     result: ctx.requeueAfterMs !== undefined ? requeueAfter(ctx.requeueAfterMs) : done(),
   };
 }
@@ -117,6 +121,7 @@ function fromError(
 ): { outcome: Outcome; result: Result; failure?: unknown } {
   const reason = reasonOf(err);
   const message = messageOf(err);
+  if (err instanceof RunFailed) finishRun(ctx, 'Failed', reason, message);
   if (err instanceof Stalling) {
     ctx.log.warn({ reason, message }, 'Stalled');
     const { pollInterval } = ctx.md.spec?.model ?? {};
@@ -128,6 +133,38 @@ function fromError(
     return { outcome: { kind: 'progressing', reason, message }, result: requeueAfter(err.afterMs) };
   }
   return { outcome: { kind: 'retrying', reason, message }, result: done(), failure: err };
+}
+
+/** Closes the run in progress, if any, and files it in history. */
+function finishRun(
+  ctx: ReconcileContext,
+  result: 'Succeeded' | 'Failed',
+  reason?: string,
+  message?: string,
+): void {
+  const run = ctx.status.currentRun;
+  if (!run || run.result !== undefined) return;
+  const image = ctx.status.rollout?.image ?? ctx.status.image?.ref;
+  const finished = {
+    ...run,
+    result,
+    finishedAt: ctx.now.toISOString(),
+    ...(image ? { image } : {}),
+    ...(reason ? { reason } : {}),
+    ...(message ? { message } : {}),
+  };
+  ctx.status.currentRun = finished;
+  recordRun(ctx.status, finished, ctx.spec.historyLimit);
+  ctx.log.info({ version: run.version, result, reason }, 'Finished deployment run');
+}
+
+function readyMessage(ctx: ReconcileContext): string {
+  const { model, currentRun, rollout } = ctx.status;
+  if (!model) return 'Up to date';
+  if (currentRun?.result === 'Succeeded' && currentRun.version === model.version) {
+    return `Version ${model.version} of "${model.name}" is deployed${rollout?.image ? ` as ${rollout.image}` : ''}`;
+  }
+  return `Version ${model.version} of "${model.name}" resolved from ${model.resolvedFrom}`;
 }
 
 // An invalid spec can stall before the interval is known; fall back to the default.

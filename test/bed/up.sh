@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts the test bed on 127.0.0.1 (free ports): etcd, kube-apiserver, kube-controller-manager,
-# kube-scheduler, kwok with one fake Node, `mlflow server` and `moto_server`; seeds MLflow and
+# kube-scheduler, kwok with one fake Node, `mlflow server`, `moto_server` and the stand-in for
+# image-build / model-test pods (standin.py); seeds MLflow and
 # writes $BED_RUN/env (default <repo>/.bed/env). Builds missing binaries / venv first.
 # Idempotent: if a bed from $BED_RUN is already up it says so and exits 0. Stop with down.sh.
 set -euo pipefail
@@ -212,6 +213,10 @@ start_apiserver() {
 
 start_controllers() {
   current="kube-controller-manager kube-scheduler"
+  # The stand-in plays kaniko and the model-test runner for kwok's container-less pods
+  # (standin.py); -u: its log must be current, up.sh waits for its "watching pods" line.
+  start standin "$BED_RUN/kube" "$BED_VENV/bin/python" -u "$bed_here/standin.py" \
+    "https://127.0.0.1:$api_port" "$pki" "http://127.0.0.1:$moto_port"
   start kube-controller-manager "$BED_RUN/kube" "$BED_BIN/kube-controller-manager" \
     --kubeconfig="$kubeconfig" --leader-elect=false --use-service-account-credentials=false \
     --controllers=deployment-controller,replicaset-controller,job-controller,cronjob-controller,garbage-collector-controller,namespace-controller,serviceaccount-controller,pod-garbage-collector-controller,ttl-after-finished-controller \
@@ -221,7 +226,8 @@ start_controllers() {
     --bind-address=127.0.0.1 --secure-port="$sched_port" --v=1
 }
 
-# kwok fakes the kubelet: upstream node/fast + pod/fast stages plus ours (fail / slow Job pods).
+# kwok fakes the kubelet: upstream node/fast + pod/fast stages plus ours (fail / slow Job pods,
+# image-build / model-test pods held until the stand-in decides).
 start_kwok() {
   current="kwok"
   start kwok "$BED_RUN/kwok" "$BED_BIN/kwok" --kubeconfig="$kubeconfig" --manage-all-nodes=true \
@@ -258,6 +264,8 @@ wait_services() {
   wait_for mlflow 120 curl -fsS -m 2 "http://127.0.0.1:$mlflow_port/health"
   current="moto"
   wait_for moto 60 curl -fsS -m 2 -o /dev/null "http://127.0.0.1:$moto_port/moto-api/"
+  current="standin"
+  wait_for standin 30 grep -q "watching pods" "$logs/standin.log"
 }
 
 seed() {
@@ -320,7 +328,7 @@ main() {
   start_controllers
   timed "kwok + node Ready" start_kwok
   timed "canary rollout + delete" canary
-  timed "mlflow + moto ready" wait_services
+  timed "mlflow + moto + standin" wait_services
   timed "seed mlflow" seed
 
   write_env KUBECONFIG="$kubeconfig" BED_KUBECTL="$BED_BIN/kubectl" BED_BIN="$BED_BIN" \

@@ -32,22 +32,30 @@ export function condition(md: MdObject, type: string) {
   return md.status?.conditions?.find((c) => c.type === type);
 }
 
-/** Waits until the status satisfies `check`; returns the object. */
-export function waitForMd(
+/** Waits until the status satisfies `check`; returns the object. On timeout the error shows
+ * the last status seen. */
+export async function waitForMd(
   namespace: string,
   name: string,
   what: string,
   check: (md: MdObject) => boolean,
   timeoutMs = 60_000,
-) {
-  return waitFor(
-    `${namespace}/${name}: ${what}`,
-    async () => {
-      const md = await getMd(namespace, name);
-      return check(md) ? md : undefined;
-    },
-    { timeoutMs, intervalMs: 300 },
-  );
+): Promise<MdObject> {
+  let last: MdObject | undefined;
+  try {
+    return await waitFor(
+      `${namespace}/${name}: ${what}`,
+      async () => {
+        last = await getMd(namespace, name);
+        return check(last) ? last : undefined;
+      },
+      { timeoutMs, intervalMs: 300 },
+    );
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\nlast status: ${JSON.stringify(last?.status, null, 1)}`, {
+      cause: err,
+    });
+  }
 }
 
 export async function requestReconcile(namespace: string, name: string): Promise<void> {

@@ -2,6 +2,8 @@
 // can SIGKILL or SIGTERM it and start another.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { bed } from './bed.js';
 import { applyCrd, createNamespace, deleteNamespace } from './kubectl.js';
 import { waitFor } from './wait.js';
@@ -19,12 +21,24 @@ export class OperatorProcess {
         KUBECONFIG: bed.kubeconfig,
         LOG_LEVEL: 'debug',
         AWS_EC2_METADATA_DISABLED: 'true',
+        // moto stands in for ECR and CodeBuild; the keys are fake and never checked.
+        ...(process.env.MOTO_URL ? { AWS_ENDPOINT_URL: process.env.MOTO_URL } : {}),
+        AWS_ACCESS_KEY_ID: 'testing',
+        AWS_SECRET_ACCESS_KEY: 'testing',
+        AWS_REGION: 'us-east-1',
         NO_PROXY: '127.0.0.1,localhost',
         ...this.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const collect = (d: Buffer) => this.lines.push(...d.toString().split('\n').filter(Boolean));
+    // Kept in memory for assertions and appended to the bed's logs for post-mortems.
+    const logFile = process.env.BED_RUN
+      ? join(process.env.BED_RUN, 'logs', `operator-${this.child.pid}.log`)
+      : undefined;
+    const collect = (d: Buffer) => {
+      this.lines.push(...d.toString().split('\n').filter(Boolean));
+      if (logFile) appendFileSync(logFile, d);
+    };
     this.child.stdout?.on('data', collect);
     this.child.stderr?.on('data', collect);
     await waitFor(

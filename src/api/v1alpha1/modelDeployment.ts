@@ -4,6 +4,15 @@
 // test/integration/crd.test.ts prove the two agree on the same table of examples.
 import { z } from 'zod';
 import { GO_DURATION, parseDurationMs } from '../../runtime/duration.js';
+import {
+  BuildSchema,
+  DeploymentTargetSchema,
+  ImageSchema,
+  pipelineIssues,
+  pipelineRules,
+  pipelineStatusFields,
+  TestSchema,
+} from './pipeline.js';
 
 export const GROUP = 'mlops.healthpredict.io';
 export const VERSION = 'v1alpha1';
@@ -15,6 +24,8 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 
 /** Set to any new value (e.g. a timestamp) to make the operator poll MLflow now. */
 export const RECONCILE_REQUESTED_ANNOTATION = `${GROUP}/reconcile-requested-at`;
+/** Set to a new value to deploy again a version whose deployment failed. */
+export const RETRY_ANNOTATION = `${GROUP}/retry`;
 
 export const MIN_POLL_INTERVAL = '10s';
 const ALIAS = /^[A-Za-z0-9_-]+$/;
@@ -117,12 +128,26 @@ export const ModelDeploymentSpecSchema = z
   .object({
     model: ModelRefSchema,
     registry: RegistrySchema,
+    image: ImageSchema.optional(),
+    build: BuildSchema.optional(),
+    deployment: DeploymentTargetSchema.optional(),
+    test: TestSchema.optional(),
+    historyLimit: z
+      .number()
+      .int()
+      .min(1)
+      .max(50)
+      .default(10)
+      .describe('How many finished deployments status.history keeps. Defaults to 10.'),
     suspend: z
       .boolean()
       .default(false)
       .describe('Stop polling MLflow and reconciling this object until set back to false.'),
   })
-  .describe('Desired state: the MLflow model to follow and where to find it.');
+  .meta({ 'x-kubernetes-validations': pipelineRules })
+  .describe(
+    'Desired state: the MLflow model to follow, and optionally how to build, roll out and test each new version.',
+  );
 
 export const ConditionSchema = z
   .object({
@@ -176,6 +201,7 @@ export const ModelDeploymentStatusSchema = z
       .describe('The .metadata.generation the status was last computed for.'),
     phase: z.enum(PHASES).optional().describe('Coarse pipeline phase, derived from the conditions.'),
     model: ResolvedModelSchema.optional(),
+    ...pipelineStatusFields,
     lastHandledReconcileAt: z
       .string()
       .optional()
@@ -233,4 +259,5 @@ export const ModelDeploymentSpecStrictSchema = ModelDeploymentSpecSchema.superRe
   ) {
     ctx.addIssue({ code: 'custom', path: ['model', 'pollInterval'], message: pollIntervalRule.message });
   }
+  for (const issue of pipelineIssues(spec)) ctx.addIssue({ code: 'custom', ...issue });
 });

@@ -31,6 +31,7 @@ describe('ModelDeploymentSpecStrictSchema agrees with the shared example table',
     expect(parsed).toEqual({
       model: { name: 'm', alias: 'a', pollInterval: '60s' },
       registry: { trackingUri: 'http://mlflow:5000', timeoutSeconds: 10 },
+      historyLimit: 10,
       suspend: false,
     });
   });

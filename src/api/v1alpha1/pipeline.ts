@@ -1,0 +1,279 @@
+// The deployment pipeline's part of the ModelDeployment API: image, build, serving Deployment,
+// test Job (spec) and what each step did (status). Same rule as modelDeployment.ts: zod is
+// the source, the CRD is generated, CEL rules mirror the refinements.
+import { z } from 'zod';
+
+// <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>; repository names as ECR allows.
+export const ECR_REPOSITORY =
+  /^([0-9]{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?\/((?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
+// Docker tag characters plus the template placeholders.
+const TAG_TEMPLATE = /^[A-Za-z0-9_{][A-Za-z0-9_.{}-]{0,127}$/;
+export const TEMPLATE_PLACEHOLDERS = ['name', 'version', 'runId', 'runIdShort'] as const;
+
+export const DEFAULT_EXECUTOR_IMAGE = 'ghcr.io/kaniko-build/dist/mzihlmann-kaniko/executor:v1.24.3';
+
+const templated =
+  'Placeholders {name}, {version}, {runId} and {runIdShort} are replaced with the resolved model.';
+
+const envMap = (what: string) =>
+  z.record(z.string().regex(ENV_NAME), z.string().max(4096)).optional().describe(`${what} ${templated}`);
+
+export const ImageSchema = z
+  .object({
+    repository: z
+      .string()
+      .max(256)
+      .regex(ECR_REPOSITORY)
+      .describe(
+        'Amazon ECR repository for the serving image: <account>.dkr.ecr.<region>.amazonaws.com/<name>.',
+      ),
+    tagTemplate: z
+      .string()
+      .regex(TAG_TEMPLATE)
+      .default('v{version}-{runIdShort}')
+      .describe(
+        `Image tag; the same model version always gives the same tag. ${templated} Defaults to v{version}-{runIdShort}.`,
+      ),
+    scanOnPush: z
+      .boolean()
+      .default(true)
+      .describe('Create the repository with scan on push. Defaults to true.'),
+    tagMutability: z
+      .enum(['MUTABLE', 'IMMUTABLE'])
+      .default('IMMUTABLE')
+      .describe('Tag mutability of a repository the operator creates. Defaults to IMMUTABLE.'),
+  })
+  .describe('Where the serving image is pushed. The repository is created if missing.');
+
+export const BuildSchema = z
+  .object({
+    builder: z
+      .enum(['kaniko', 'codebuild', 'none'])
+      .default('kaniko')
+      .describe(
+        'kaniko: an in-cluster build Job; codebuild: an AWS CodeBuild project; none: no build, only the model env changes.',
+      ),
+    context: z
+      .string()
+      .max(2048)
+      .regex(/^(git|s3|gs|https?|dir|tar):\/\/\S+$/)
+      .optional()
+      .describe(
+        'Kaniko build context: git://, s3://, gs://, https://, dir:// or tar:// URL. Required for kaniko.',
+      ),
+    dockerfile: z
+      .string()
+      .min(1)
+      .max(1024)
+      .default('Dockerfile')
+      .describe('Dockerfile path inside the context.'),
+    buildArgs: z
+      .record(z.string().regex(ENV_NAME), z.string().max(4096))
+      .optional()
+      .describe(`Build arguments. ${templated} MODEL_URI=models:/<name>/<version> is always passed.`),
+    cacheRepository: z
+      .string()
+      .max(256)
+      .regex(ECR_REPOSITORY)
+      .optional()
+      .describe('ECR repository for the Kaniko layer cache; created if missing. No cache when unset.'),
+    activeDeadlineSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(86_400)
+      .default(1800)
+      .describe('Build time limit in seconds. Defaults to 1800.'),
+    serviceAccountName: z
+      .string()
+      .max(253)
+      .regex(DNS_SUBDOMAIN)
+      .optional()
+      .describe('Service account of the build Pod (IRSA / Pod Identity for ECR push on EKS).'),
+    executorImage: z
+      .string()
+      .min(1)
+      .max(512)
+      .default(DEFAULT_EXECUTOR_IMAGE)
+      .describe(
+        `Kaniko executor image; pin it by digest in production. Defaults to ${DEFAULT_EXECUTOR_IMAGE}.`,
+      ),
+    resources: z
+      .object({
+        requests: z.record(z.string(), z.string()).optional().describe('Resource requests, e.g. cpu: "1".'),
+        limits: z.record(z.string(), z.string()).optional().describe('Resource limits, e.g. memory: 4Gi.'),
+      })
+      .optional()
+      .describe('Resources of the build container.'),
+    codebuild: z
+      .object({
+        projectName: z
+          .string()
+          .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{1,254}$/)
+          .describe('Existing CodeBuild project that builds and pushes the image.'),
+      })
+      .optional()
+      .describe('CodeBuild settings; required when builder is codebuild.'),
+  })
+  .describe('How the serving image is built for each model version.');
+
+export const DeploymentTargetSchema = z
+  .object({
+    name: z.string().max(253).regex(DNS_SUBDOMAIN).describe('Serving Deployment in the same namespace.'),
+    container: z
+      .string()
+      .max(63)
+      .regex(DNS_LABEL)
+      .describe('Container of that Deployment that serves the model.'),
+    env: envMap('Environment set on the container (existing variables of the same name are replaced).'),
+  })
+  .describe('The serving Deployment the operator rolls to each new version. Nothing else in it is changed.');
+
+export const TestSchema = z
+  .object({
+    image: z.string().min(1).max(512).describe('Image of the test Job.'),
+    command: z
+      .array(z.string().describe('An entrypoint word.'))
+      .optional()
+      .describe('Entrypoint of the test container.'),
+    args: z
+      .array(z.string().describe('An argument.'))
+      .optional()
+      .describe('Arguments of the test container.'),
+    env: envMap('Extra environment of the test container.'),
+    timeoutSeconds: z
+      .number()
+      .int()
+      .min(10)
+      .max(86_400)
+      .default(600)
+      .describe('Test time limit. Defaults to 600.'),
+    ttlSecondsAfterFinished: z
+      .number()
+      .int()
+      .min(0)
+      .max(604_800)
+      .default(3600)
+      .describe('How long a finished test Job is kept. Defaults to 3600.'),
+    serviceAccountName: z
+      .string()
+      .max(253)
+      .regex(DNS_SUBDOMAIN)
+      .optional()
+      .describe('Service account of the test Pod.'),
+  })
+  .describe(
+    'Test Job run against the new version after the rollout; gets SERVICE_URL, MODEL_NAME, MODEL_VERSION, MODEL_URI.',
+  );
+
+export const pipelineRules = [
+  {
+    rule: '!has(self.build) || self.build.builder == "none" || has(self.image)',
+    message: 'spec.image is required when spec.build.builder is kaniko or codebuild',
+  },
+  {
+    rule: '!has(self.build) || self.build.builder != "kaniko" || has(self.build.context)',
+    message: 'spec.build.context is required when spec.build.builder is kaniko',
+  },
+  {
+    rule: '!has(self.build) || self.build.builder != "codebuild" || has(self.build.codebuild)',
+    message: 'spec.build.codebuild.projectName is required when spec.build.builder is codebuild',
+  },
+  {
+    rule: '!(has(self.build) || has(self.test) || has(self.image)) || has(self.deployment)',
+    message: 'spec.deployment is required when spec.image, spec.build or spec.test is set',
+  },
+  {
+    rule: '!has(self.deployment) || has(self.build)',
+    message: 'spec.build is required when spec.deployment is set (builder: none only changes the model env)',
+  },
+];
+
+// ---- status ----
+
+export const ImageStatusSchema = z
+  .object({
+    ref: z.string().describe('Deployed image by digest: <repository>@sha256:….'),
+    tag: z.string().optional().describe('Tag pushed for this version.'),
+    digest: z.string().optional().describe('Image digest.'),
+    builtFor: z.string().describe('Model version this image serves.'),
+    reused: z.boolean().optional().describe('True when the tag already existed in ECR and no build ran.'),
+  })
+  .describe('The serving image of the current version.');
+
+export const BuildStatusSchema = z
+  .object({
+    builder: z.enum(['kaniko', 'codebuild']).describe('Builder that ran.'),
+    name: z.string().describe('Build Job name (kaniko) or build id (codebuild).'),
+    version: z.string().describe('Model version built.'),
+    startedAt: z.string().describe('When the build was started (RFC 3339).'),
+  })
+  .describe('The build started for the current version.');
+
+export const RolloutStatusSchema = z
+  .object({
+    version: z.string().describe('Model version rolled out.'),
+    image: z.string().optional().describe('Image set on the container.'),
+    previousImage: z.string().optional().describe('Image the container had before this rollout.'),
+    startedAt: z.string().describe('When the Deployment was patched (RFC 3339).'),
+  })
+  .describe('The rollout of the current version.');
+
+export const RunSchema = z
+  .object({
+    version: z.string().describe('Model version of this run.'),
+    runId: z.string().optional().describe('MLflow run id of the version.'),
+    specHash: z.string().describe('Hash of the pipeline spec this run applies.'),
+    startedAt: z.string().describe('When the run started (RFC 3339).'),
+    finishedAt: z.string().optional().describe('When it finished (RFC 3339).'),
+    result: z.enum(['Succeeded', 'Failed', 'Superseded']).optional().describe('Outcome once finished.'),
+    reason: z.string().optional().describe('Why it failed, in PascalCase.'),
+    message: z.string().optional().describe('What failed, for people.'),
+    image: z.string().optional().describe('Image deployed by digest.'),
+    retryToken: z.string().optional().describe('Retry annotation value this run answered.'),
+  })
+  .describe('One deployment of one model version.');
+export type Run = z.infer<typeof RunSchema>;
+
+export const pipelineStatusFields = {
+  image: ImageStatusSchema.optional(),
+  build: BuildStatusSchema.optional(),
+  rollout: RolloutStatusSchema.optional(),
+  testJob: z.string().optional().describe('Name of the test Job of the current version.'),
+  currentRun: RunSchema.optional().describe('The deployment in progress or last finished.'),
+  history: z
+    .array(RunSchema)
+    .optional()
+    .describe('Last deployments, newest first; bounded by spec.historyLimit.'),
+};
+
+interface PipelineSpecShape {
+  image?: unknown;
+  build?: { builder: string; context?: string; codebuild?: unknown };
+  deployment?: unknown;
+  test?: unknown;
+}
+
+/** The zod twin of `pipelineRules`, in the same order. */
+export function pipelineIssues(spec: PipelineSpecShape): { path: string[]; message: string }[] {
+  const [needsImage, needsContext, needsProject, needsDeployment, needsBuild] = pipelineRules.map(
+    (r) => r.message,
+  );
+  const issues: { path: string[]; message: string }[] = [];
+  const { build } = spec;
+  if (build && build.builder !== 'none' && !spec.image)
+    issues.push({ path: ['image'], message: needsImage! });
+  if (build?.builder === 'kaniko' && !build.context)
+    issues.push({ path: ['build', 'context'], message: needsContext! });
+  if (build?.builder === 'codebuild' && !build.codebuild) {
+    issues.push({ path: ['build', 'codebuild'], message: needsProject! });
+  }
+  if ((build || spec.test || spec.image) && !spec.deployment) {
+    issues.push({ path: ['deployment'], message: needsDeployment! });
+  }
+  if (spec.deployment && !build) issues.push({ path: ['build'], message: needsBuild! });
+  return issues;
+}

@@ -1,0 +1,29 @@
+// What the pipeline needs from an image builder, whatever runs the build.
+import type { ModelDeployment, ResolvedModel } from '../api/v1alpha1/modelDeployment.js';
+import type { RepositoryRef } from '../clients/ecr.js';
+
+export interface BuildRequest {
+  md: ModelDeployment;
+  model: ResolvedModel;
+  repo: RepositoryRef;
+  tag: string;
+  /** Hash of the build-relevant spec; with the version it names the build. */
+  buildHash: string;
+}
+
+export type BuildState =
+  | { phase: 'Missing' } // never started, or cleaned up before it was observed
+  | { phase: 'Running'; message: string }
+  | { phase: 'Succeeded'; digest: string }
+  | { phase: 'Failed'; reason: string; message: string };
+
+export interface Builder {
+  readonly kind: 'kaniko' | 'codebuild';
+  /** How often to look at a running build; 0 when its own watch events wake the reconciler. */
+  readonly pollIntervalMs: number;
+  /** Starts the build; starting one that already exists is not an error. Returns its name. */
+  start(req: BuildRequest): Promise<string>;
+  observe(req: BuildRequest, name: string): Promise<BuildState>;
+}
+
+export const DIGEST = /^sha256:[a-f0-9]{64}$/;

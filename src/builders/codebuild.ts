@@ -1,0 +1,119 @@
+// Builds with an existing AWS CodeBuild project. The start carries an idempotency token derived
+// from (object, version, build spec), so a retried start within CodeBuild's 5-minute window
+// returns the same build. The project's buildspec pushes <IMAGE_REPO>:<IMAGE_TAG> and may export
+// IMAGE_DIGEST; without it the digest is read from ECR by tag.
+import {
+  BatchGetBuildsCommand,
+  CodeBuildClient,
+  StartBuildCommand,
+  type Build,
+  type CodeBuildClientConfig,
+} from '@aws-sdk/client-codebuild';
+import { createHash } from 'node:crypto';
+import type { EcrRegistry } from '../clients/ecr.js';
+import { renderMap } from '../controller/render/template.js';
+import { DIGEST, type Builder, type BuildRequest, type BuildState } from './builder.js';
+
+export interface CodeBuildOptions {
+  endpoint?: string;
+  clientConfig?: Partial<CodeBuildClientConfig>;
+}
+
+export class CodeBuildBuilder implements Builder {
+  readonly kind = 'codebuild' as const;
+  // CodeBuild takes minutes to provision and build; there is nothing to watch, so poll gently.
+  readonly pollIntervalMs = 15_000;
+  private readonly clients = new Map<string, CodeBuildClient>();
+
+  constructor(
+    private readonly ecr: EcrRegistry,
+    private readonly options: CodeBuildOptions = {},
+  ) {}
+
+  async start(req: BuildRequest): Promise<string> {
+    const { md, model, repo, tag } = req;
+    const build = md.spec.build!;
+    const values = { name: model.name, version: model.version, runId: model.runId };
+    const env = {
+      IMAGE_REPO: repo.uri,
+      IMAGE_TAG: tag,
+      MODEL_URI: model.uri,
+      MODEL_NAME: model.name,
+      MODEL_VERSION: model.version,
+      ...renderMap(build.buildArgs, values),
+    };
+    const out = await this.client(repo.region).send(
+      new StartBuildCommand({
+        projectName: build.codebuild!.projectName,
+        idempotencyToken: createHash('sha256')
+          .update(`${md.metadata.uid}:${model.version}:${req.buildHash}`)
+          .digest('hex'),
+        environmentVariablesOverride: Object.entries(env).map(([name, value]) => ({
+          name,
+          value,
+          type: 'PLAINTEXT',
+        })),
+        timeoutInMinutesOverride: Math.max(5, Math.ceil((build.activeDeadlineSeconds ?? 1800) / 60)),
+      }),
+    );
+    if (!out.build?.id) throw new Error('CodeBuild StartBuild returned no build id');
+    return out.build.id;
+  }
+
+  async observe(req: BuildRequest, id: string): Promise<BuildState> {
+    const out = await this.client(req.repo.region).send(new BatchGetBuildsCommand({ ids: [id] }));
+    const build = out.builds?.find((b) => b.id === id);
+    if (!build) return { phase: 'Missing' };
+    return codeBuildOutcome(id, build, await this.ecr.digestOfTag(req.repo, req.tag));
+  }
+
+  private client(region: string): CodeBuildClient {
+    let client = this.clients.get(region);
+    if (!client) {
+      client = new CodeBuildClient({
+        region,
+        maxAttempts: 3,
+        ...(this.options.endpoint ? { endpoint: this.options.endpoint } : {}),
+        ...this.options.clientConfig,
+      });
+      this.clients.set(region, client);
+    }
+    return client;
+  }
+}
+
+/** A CodeBuild build as a build result; `registryDigest` is what ECR has for the tag. Pure. */
+export function codeBuildOutcome(id: string, build: Build, registryDigest: string | undefined): BuildState {
+  switch (build.buildStatus) {
+    case 'IN_PROGRESS':
+    case undefined:
+      return {
+        phase: 'Running',
+        message: `CodeBuild build "${id}" is in phase ${build.currentPhase ?? 'unknown'}`,
+      };
+    case 'SUCCEEDED': {
+      const exported = build.exportedEnvironmentVariables
+        ?.find((v) => v.name === 'IMAGE_DIGEST')
+        ?.value?.trim();
+      const digest = exported && DIGEST.test(exported) ? exported : registryDigest;
+      if (digest) return { phase: 'Succeeded', digest };
+      return {
+        phase: 'Failed',
+        reason: 'BuildDigestMissing',
+        message: `CodeBuild build "${id}" succeeded but exported no IMAGE_DIGEST and pushed no image with the expected tag`,
+      };
+    }
+    default: {
+      const why = (build.phases ?? [])
+        .flatMap((p) => p.contexts ?? [])
+        .map((c) => c.message)
+        .filter(Boolean)
+        .join('; ');
+      return {
+        phase: 'Failed',
+        reason: 'BuildFailed',
+        message: `CodeBuild build "${id}" ended ${build.buildStatus}${why ? `: ${why}` : ''}`.slice(0, 1024),
+      };
+    }
+  }
+}

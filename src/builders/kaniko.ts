@@ -1,0 +1,91 @@
+// Builds with a Kaniko Job in the ModelDeployment's namespace. The Job name is deterministic,
+// so a restarted operator finds the Job it created instead of starting a second build. The
+// digest comes back in the container's termination message (--digest-file=/dev/termination-log).
+import type { BatchV1Api, CoreV1Api, V1Job, V1Pod } from '@kubernetes/client-node';
+import { isConflict, isNotFound } from '../runtime/kubeErrors.js';
+import { KANIKO_CONTAINER, renderBuildJob } from '../controller/render/buildJob.js';
+import { DIGEST, type Builder, type BuildRequest, type BuildState } from './builder.js';
+
+export class KanikoBuilder implements Builder {
+  readonly kind = 'kaniko' as const;
+  readonly pollIntervalMs = 0; // the Job informer wakes the reconciler
+
+  constructor(
+    private readonly batch: BatchV1Api,
+    private readonly core: CoreV1Api,
+  ) {}
+
+  async start(req: BuildRequest): Promise<string> {
+    const job = renderBuildJob({
+      md: req.md,
+      model: req.model,
+      destination: `${req.repo.uri}:${req.tag}`,
+      buildHash: req.buildHash,
+      region: req.repo.region,
+    });
+    try {
+      await this.batch.createNamespacedJob({ namespace: req.md.metadata.namespace, body: job });
+    } catch (err) {
+      if (!isConflict(err)) throw err; // 409: our Job from an earlier reconcile; observe it
+    }
+    return job.metadata!.name!;
+  }
+
+  async observe(req: BuildRequest, name: string): Promise<BuildState> {
+    const namespace = req.md.metadata.namespace;
+    let job: V1Job;
+    try {
+      job = await this.batch.readNamespacedJob({ namespace, name });
+    } catch (err) {
+      if (isNotFound(err)) return { phase: 'Missing' };
+      throw err;
+    }
+    const state = jobState(job);
+    if (state === 'Running') return { phase: 'Running', message: `build Job "${name}" is running` };
+    const pods = await this.core.listNamespacedPod({
+      namespace,
+      labelSelector: `batch.kubernetes.io/job-name=${name}`,
+    });
+    return buildOutcome(name, state, job, pods.items);
+  }
+}
+
+export type JobState = 'Running' | 'Complete' | 'Failed';
+
+export function jobState(job: V1Job): JobState {
+  const done = (type: string) => job.status?.conditions?.some((c) => c.type === type && c.status === 'True');
+  if (done('Complete')) return 'Complete';
+  if (done('Failed')) return 'Failed';
+  return 'Running';
+}
+
+/** A finished build Job and its Pods as a build result. Pure. */
+export function buildOutcome(
+  name: string,
+  state: Exclude<JobState, 'Running'>,
+  job: V1Job,
+  pods: V1Pod[],
+): BuildState {
+  const terminated = pods
+    .flatMap((p) => p.status?.containerStatuses ?? [])
+    .filter((c) => c.name === KANIKO_CONTAINER)
+    .map((c) => c.state?.terminated)
+    .filter((t) => t !== undefined);
+  if (state === 'Complete') {
+    const digest = terminated.find((t) => t.exitCode === 0)?.message?.trim() ?? '';
+    if (DIGEST.test(digest)) return { phase: 'Succeeded', digest };
+    return {
+      phase: 'Failed',
+      reason: 'BuildDigestMissing',
+      message: `build Job "${name}" completed without an image digest in its termination message`,
+    };
+  }
+  const condition = job.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
+  const log = terminated.find((t) => t.exitCode !== 0)?.message?.trim();
+  const why = [condition?.reason, condition?.message, log].filter(Boolean).join(': ');
+  return {
+    phase: 'Failed',
+    reason: 'BuildFailed',
+    message: `build Job "${name}" failed${why ? `: ${why}` : ''}`.slice(0, 1024),
+  };
+}

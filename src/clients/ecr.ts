@@ -1,0 +1,113 @@
+// Amazon ECR: make sure the repository exists, find an image by tag, confirm a digest.
+// Errors the user must fix (access denied, a repository name ECR refuses) become EcrError with
+// `userError`; the rest are transient.
+import {
+  CreateRepositoryCommand,
+  DescribeImagesCommand,
+  ECRClient,
+  type ECRClientConfig,
+} from '@aws-sdk/client-ecr';
+import { ECR_REPOSITORY } from '../api/v1alpha1/pipeline.js';
+
+export interface RepositoryRef {
+  registryId: string;
+  region: string;
+  name: string;
+  /** <host>/<name>, as written in the spec. */
+  uri: string;
+}
+
+export function parseRepository(uri: string): RepositoryRef {
+  const m = ECR_REPOSITORY.exec(uri);
+  if (!m) throw new EcrError(`"${uri}" is not an ECR repository URI`, true);
+  return { registryId: m[1] as string, region: m[2] as string, name: m[4] as string, uri };
+}
+
+export class EcrError extends Error {
+  override readonly name = 'EcrError';
+  constructor(
+    message: string,
+    readonly userError: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+const USER_ERRORS = new Set([
+  'AccessDeniedException',
+  'InvalidParameterException',
+  'UnrecognizedClientException',
+  'InvalidSignatureException',
+  'LimitExceededException',
+]);
+
+export interface EcrOptions {
+  /** Overrides the endpoint (e.g. a local emulator); the SDK's default chain otherwise. */
+  endpoint?: string;
+  clientConfig?: Partial<ECRClientConfig>;
+}
+
+export class EcrRegistry {
+  private readonly clients = new Map<string, ECRClient>();
+
+  constructor(private readonly options: EcrOptions = {}) {}
+
+  /** Creates the repository unless it exists; settings apply only to a new one. */
+  async ensureRepository(
+    repo: RepositoryRef,
+    settings: { scanOnPush: boolean; tagMutability: string },
+  ): Promise<boolean> {
+    try {
+      await this.client(repo.region).send(
+        new CreateRepositoryCommand({
+          registryId: repo.registryId,
+          repositoryName: repo.name,
+          imageScanningConfiguration: { scanOnPush: settings.scanOnPush },
+          imageTagMutability: settings.tagMutability as 'MUTABLE' | 'IMMUTABLE',
+        }),
+      );
+      return true;
+    } catch (err) {
+      if ((err as Error).name === 'RepositoryAlreadyExistsException') return false;
+      throw this.wrap(err, `creating ECR repository ${repo.uri}`);
+    }
+  }
+
+  /** The digest of `tag`, or undefined when the repository has no such tag. */
+  async digestOfTag(repo: RepositoryRef, tag: string): Promise<string | undefined> {
+    try {
+      const out = await this.client(repo.region).send(
+        new DescribeImagesCommand({
+          registryId: repo.registryId,
+          repositoryName: repo.name,
+          imageIds: [{ imageTag: tag }],
+        }),
+      );
+      return out.imageDetails?.[0]?.imageDigest;
+    } catch (err) {
+      const name = (err as Error).name;
+      if (name === 'ImageNotFoundException' || name === 'RepositoryNotFoundException') return undefined;
+      throw this.wrap(err, `looking up ${repo.uri}:${tag}`);
+    }
+  }
+
+  private client(region: string): ECRClient {
+    let client = this.clients.get(region);
+    if (!client) {
+      client = new ECRClient({
+        region,
+        maxAttempts: 3,
+        ...(this.options.endpoint ? { endpoint: this.options.endpoint } : {}),
+        ...this.options.clientConfig,
+      });
+      this.clients.set(region, client);
+    }
+    return client;
+  }
+
+  private wrap(err: unknown, doing: string): EcrError {
+    const e = err as Error;
+    return new EcrError(`${doing} failed: ${e.name}: ${e.message}`, USER_ERRORS.has(e.name), { cause: err });
+  }
+}

@@ -1,0 +1,56 @@
+// The change to the serving Deployment: one container's image and model env, nothing else.
+// A JSON patch guarded by `test` ops, so a Deployment edited meanwhile fails the patch instead
+// of being overwritten at the wrong index.
+import type { V1Container, V1Deployment, V1EnvVar } from '@kubernetes/client-node';
+import { isDeepStrictEqual } from 'node:util';
+
+export type ContainerPatch =
+  | { kind: 'missingContainer'; containers: string[] }
+  | { kind: 'upToDate'; image: string }
+  | { kind: 'patch'; ops: object[]; image: string; previousImage: string | undefined };
+
+export interface DesiredContainer {
+  container: string;
+  /** Undefined keeps the image (builder none). */
+  image?: string;
+  env: Record<string, string>;
+}
+
+export function containerPatch(deployment: V1Deployment, desired: DesiredContainer): ContainerPatch {
+  const containers = deployment.spec?.template?.spec?.containers ?? [];
+  const index = containers.findIndex((c) => c.name === desired.container);
+  if (index < 0) return { kind: 'missingContainer', containers: containers.map((c) => c.name) };
+  const current = containers[index] as V1Container;
+  const image = desired.image ?? current.image ?? '';
+  const env = mergeEnv(current.env ?? [], desired.env);
+  if (current.image === image && sameEnv(current.env ?? [], env)) return { kind: 'upToDate', image };
+  const path = `/spec/template/spec/containers/${index}`;
+  return {
+    kind: 'patch',
+    image,
+    previousImage: current.image,
+    ops: [
+      { op: 'test', path: `${path}/name`, value: desired.container },
+      { op: current.image === undefined ? 'add' : 'replace', path: `${path}/image`, value: image },
+      { op: current.env === undefined ? 'add' : 'replace', path: `${path}/env`, value: env },
+    ],
+  };
+}
+
+// Variables we set replace same-named ones in place (value only); the rest keep their order.
+function mergeEnv(current: V1EnvVar[], wanted: Record<string, string>): V1EnvVar[] {
+  const merged = current.map((e) =>
+    e.name in wanted ? { name: e.name, value: wanted[e.name] as string } : e,
+  );
+  for (const [name, value] of Object.entries(wanted)) {
+    if (!current.some((e) => e.name === name)) merged.push({ name, value });
+  }
+  return merged;
+}
+
+// The apiserver drops empty values, so `{name, value: ''}` reads back as `{name}`.
+function sameEnv(a: V1EnvVar[], b: V1EnvVar[]): boolean {
+  const norm = (env: V1EnvVar[]) =>
+    env.map((e) => ({ name: e.name, value: e.value ?? '', valueFrom: e.valueFrom }));
+  return isDeepStrictEqual(norm(a), norm(b));
+}

@@ -1,0 +1,46 @@
+// Deterministic names and labels of everything the operator creates: creating a child that
+// already exists (409) means "observe it", which is what makes reconciles idempotent.
+import { createHash } from 'node:crypto';
+
+export const MANAGED_BY = 'mlflow-model-operator';
+export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
+export const LABEL_INSTANCE = 'app.kubernetes.io/instance';
+export const LABEL_COMPONENT = 'app.kubernetes.io/component';
+export const LABEL_MODEL_VERSION = 'mlops.healthpredict.io/model-version';
+
+export function shortHash(value: unknown, length = 8): string {
+  return createHash('sha256').update(stableJson(value)).digest('hex').slice(0, length);
+}
+
+/** JSON with sorted keys, so equal objects hash equally whatever their key order. */
+export function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+// Kubernetes names: at most 63 characters for Job names (they become Pod labels).
+function fit(prefix: string, suffix: string, max = 63): string {
+  const room = max - suffix.length - 1;
+  return `${prefix.slice(0, room).replace(/[-.]+$/, '')}-${suffix}`;
+}
+
+export const buildJobName = (md: string, version: string, buildHash: string) =>
+  fit(md, `build-v${version}-${buildHash}`);
+
+export const testJobName = (md: string, version: string, digestOrImage: string) =>
+  fit(md, `test-v${version}-${shortHash(digestOrImage, 12)}`);
+
+export function childLabels(md: string, component: string, version: string): Record<string, string> {
+  return {
+    [LABEL_MANAGED_BY]: MANAGED_BY,
+    [LABEL_INSTANCE]: md,
+    [LABEL_COMPONENT]: component,
+    [LABEL_MODEL_VERSION]: version,
+  };
+}

@@ -1,0 +1,113 @@
+// Step 4: point the serving container at the image by digest and pin the model version in its
+// env, then judge the rollout with kubectl's rules. The patch touches one container only, and a
+// container that already matches is not patched again: a restarted operator never rolls the
+// same version twice.
+import { PatchStrategy, setHeaderOptions, type V1Deployment } from '@kubernetes/client-node';
+import { setCondition } from '../../runtime/conditions.js';
+import { Stalling, Transient } from '../../runtime/errors.js';
+import { isConflict, isNotFound, kubeMessageOf, statusCodeOf } from '../../runtime/kubeErrors.js';
+import type { ReconcileContext, StepResult } from '../context.js';
+import { judgeRollout } from '../policies/judgeRollout.js';
+import { containerPatch } from '../render/containerPatch.js';
+import { renderMap } from '../render/template.js';
+import { RunFailed } from '../runFailed.js';
+import { pipelineDeps } from './ensureImage.js';
+import { DEPLOYED } from './planRun.js';
+
+const ROLLOUT_POLL_MS = 2000;
+
+export async function rollout(ctx: ReconcileContext): Promise<StepResult> {
+  ctx.phase = 'Deploying';
+  const { spec, status, md } = ctx;
+  const { apps } = pipelineDeps(ctx);
+  const model = status.model!;
+  const target = spec.deployment!;
+  const namespace = md.metadata.namespace;
+  const mark = (s: 'True' | 'False', reason: string, message: string) => {
+    status.conditions = setCondition(
+      status.conditions ?? [],
+      { type: DEPLOYED, status: s, reason, message },
+      md.metadata.generation,
+      ctx.now,
+    );
+  };
+
+  let deployment: V1Deployment;
+  try {
+    deployment = await apps.readNamespacedDeployment({ namespace, name: target.name });
+  } catch (err) {
+    if (isNotFound(err)) {
+      throw new Stalling(
+        'DeploymentNotFound',
+        `Deployment "${target.name}" not found in namespace "${namespace}"; create it or fix spec.deployment.name`,
+      );
+    }
+    throw err;
+  }
+
+  const values = { name: model.name, version: model.version, runId: model.runId };
+  // The exact version always wins: every pod of the rollout serves the same model.
+  const env = { ...renderMap(target.env, values), MODEL_URI: model.uri, MODEL_VERSION: model.version };
+  const change = containerPatch(deployment, { container: target.container, image: status.image?.ref, env });
+  if (change.kind === 'missingContainer') {
+    throw new Stalling(
+      'ContainerNotFound',
+      `Deployment "${target.name}" has no container "${target.container}" (it has ${change.containers.join(', ') || 'none'}); fix spec.deployment.container`,
+    );
+  }
+  if (change.kind === 'patch') {
+    try {
+      await apps.patchNamespacedDeployment(
+        { namespace, name: target.name, body: change.ops, fieldManager: ctx.deps.fieldManager },
+        setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+      );
+    } catch (err) {
+      // 409/422: the Deployment changed under us (a failed `test` op); read it again next time.
+      if (isConflict(err) || statusCodeOf(err) === 422)
+        throw new Transient('DeploymentChanged', kubeMessageOf(err), { cause: err });
+      throw err;
+    }
+    status.rollout = {
+      version: model.version,
+      image: change.image,
+      ...(change.previousImage ? { previousImage: change.previousImage } : {}),
+      startedAt: ctx.now.toISOString(),
+    };
+    mark('False', 'RollingOut', `rolling "${target.name}" to version ${model.version}`);
+    ctx.events.push({
+      type: 'Normal',
+      reason: 'RolloutStarted',
+      message: `Rolling Deployment "${target.name}" to version ${model.version}${status.image ? ` (${status.image.ref})` : ''}`,
+    });
+    return {
+      kind: 'wait',
+      reason: 'RollingOut',
+      message: `rolling out version ${model.version}`,
+      requeueAfterMs: ROLLOUT_POLL_MS,
+    };
+  }
+  // Already matching: patched by an earlier reconcile (perhaps of a process that died before
+  // writing status). Record it without a previous image we can no longer know.
+  if (status.rollout?.version !== model.version) {
+    status.rollout = { version: model.version, image: change.image, startedAt: ctx.now.toISOString() };
+  }
+
+  ctx.phase = 'Verifying';
+  const verdict = judgeRollout(deployment);
+  switch (verdict.kind) {
+    case 'progressing':
+      mark('False', 'RollingOut', verdict.message);
+      return {
+        kind: 'wait',
+        reason: 'RollingOut',
+        message: verdict.message,
+        requeueAfterMs: ROLLOUT_POLL_MS,
+      };
+    case 'failed':
+      mark('False', verdict.reason, verdict.message);
+      throw new RunFailed(verdict.reason, verdict.message);
+    case 'done':
+      mark('True', 'RolledOut', verdict.message);
+      return { kind: 'continue' };
+  }
+}

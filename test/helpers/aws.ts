@@ -1,0 +1,83 @@
+// moto's ECR and CodeBuild, reached the way the operator reaches AWS: explicit endpoint, fake keys.
+import { CodeBuildClient, CreateProjectCommand } from '@aws-sdk/client-codebuild';
+import {
+  CreateRepositoryCommand,
+  DescribeImagesCommand,
+  ECRClient,
+  PutImageCommand,
+} from '@aws-sdk/client-ecr';
+import { createHash } from 'node:crypto';
+
+export const ACCOUNT = '123456789012';
+export const REGION = 'us-east-1';
+export const registryHost = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`;
+
+function motoUrl(): string {
+  const url = process.env.MOTO_URL;
+  if (!url) throw new Error('MOTO_URL is not set: run integration tests through test/bed/with-bed.sh');
+  return url;
+}
+
+const common = () => ({
+  region: REGION,
+  endpoint: motoUrl(),
+  credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  maxAttempts: 1,
+});
+
+export const ecr = () => new ECRClient(common());
+export const codebuild = () => new CodeBuildClient(common());
+
+export async function createRepository(name: string): Promise<void> {
+  await ecr().send(new CreateRepositoryCommand({ repositoryName: name }));
+}
+
+/** The digest ECR holds for `repo:tag`, or undefined. */
+export async function digestOf(repo: string, tag: string): Promise<string | undefined> {
+  try {
+    const out = await ecr().send(
+      new DescribeImagesCommand({ repositoryName: repo, imageIds: [{ imageTag: tag }] }),
+    );
+    return out.imageDetails?.[0]?.imageDigest;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Pushes a small image manifest as `repo:tag`, as a build system would; returns its digest. */
+export async function pushImage(repo: string, tag: string, seed = `${repo}:${tag}`): Promise<string> {
+  const layer = `sha256:${createHash('sha256').update(seed).digest('hex')}`;
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+    config: { mediaType: 'application/vnd.docker.container.image.v1+json', size: 100, digest: layer },
+    layers: [{ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', size: 10, digest: layer }],
+  });
+  const digest = `sha256:${createHash('sha256').update(manifest).digest('hex')}`;
+  await ecr().send(
+    new PutImageCommand({
+      repositoryName: repo,
+      imageTag: tag,
+      imageManifest: manifest,
+      imageDigest: digest,
+    }),
+  );
+  return digest;
+}
+
+export async function createCodeBuildProject(name: string): Promise<void> {
+  await codebuild().send(
+    new CreateProjectCommand({
+      name,
+      source: { type: 'NO_SOURCE', location: 'none', buildspec: 'version: 0.2' },
+      artifacts: { type: 'NO_ARTIFACTS' },
+      environment: {
+        type: 'LINUX_CONTAINER',
+        image: 'aws/codebuild/standard:7.0',
+        computeType: 'BUILD_GENERAL1_SMALL',
+        privilegedMode: true,
+      },
+      serviceRole: `arn:aws:iam::${ACCOUNT}:role/codebuild`,
+    }),
+  );
+}

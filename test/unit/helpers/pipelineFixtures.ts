@@ -1,0 +1,57 @@
+// A ModelDeployment with the whole pipeline (image, kaniko build, deployment, test) and a
+// resolved model, for the render and builder tests. The spec goes through the strict schema, so
+// it carries the defaults the reconciler sees.
+import {
+  ModelDeploymentSpecStrictSchema,
+  type ModelDeployment,
+  type ResolvedModel,
+} from '../../../src/api/v1alpha1/modelDeployment.js';
+
+export const REPO = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/churn-api';
+export const CACHE_REPO = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/churn-cache';
+export const CONTEXT = 'git://github.com/acme/churn.git#refs/heads/main';
+export const DIGEST_A = `sha256:${'a'.repeat(64)}`;
+export const DIGEST_B = `sha256:${'b'.repeat(64)}`;
+
+export function pipelineSpec(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    model: { name: 'Churn', alias: 'champion' },
+    registry: { trackingUri: 'http://mlflow:5000' },
+    image: { repository: REPO },
+    build: { builder: 'kaniko', context: CONTEXT },
+    deployment: { name: 'churn-api', container: 'api' },
+    test: { image: 'acme/churn-tests:1' },
+    ...extra,
+  };
+}
+
+export function pipelineMd(
+  extra: Record<string, unknown> = {},
+  metadata: Partial<ModelDeployment['metadata']> = {},
+): ModelDeployment {
+  return {
+    apiVersion: 'mlops.healthpredict.io/v1alpha1',
+    kind: 'ModelDeployment',
+    metadata: {
+      name: 'churn',
+      namespace: 'ml',
+      uid: 'uid-1',
+      generation: 1,
+      resourceVersion: '1',
+      ...metadata,
+    },
+    spec: ModelDeploymentSpecStrictSchema.parse(pipelineSpec(extra)),
+  };
+}
+
+export function resolvedModel(extra: Partial<ResolvedModel> = {}): ResolvedModel {
+  return {
+    name: 'Churn',
+    version: '3',
+    runId: 'abcdef0123456789',
+    uri: 'models:/Churn/3',
+    resolvedFrom: 'alias:champion',
+    resolvedAt: '2025-01-01T00:00:00.000Z',
+    ...extra,
+  };
+}
