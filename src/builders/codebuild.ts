@@ -7,28 +7,25 @@ import {
   CodeBuildClient,
   StartBuildCommand,
   type Build,
-  type CodeBuildClientConfig,
 } from '@aws-sdk/client-codebuild';
 import { createHash } from 'node:crypto';
+import { regionalClients, type AwsClientOptions } from '../clients/awsClients.js';
 import type { EcrRegistry } from '../clients/ecr.js';
 import { renderMap } from '../controller/render/template.js';
 import { DIGEST, type Builder, type BuildRequest, type BuildState } from './builder.js';
-
-export interface CodeBuildOptions {
-  endpoint?: string;
-  clientConfig?: Partial<CodeBuildClientConfig>;
-}
 
 export class CodeBuildBuilder implements Builder {
   readonly kind = 'codebuild' as const;
   // CodeBuild takes minutes to provision and build; there is nothing to watch, so poll gently.
   readonly pollIntervalMs = 15_000;
-  private readonly clients = new Map<string, CodeBuildClient>();
+  private readonly client: (region: string) => CodeBuildClient;
 
   constructor(
     private readonly ecr: EcrRegistry,
-    private readonly options: CodeBuildOptions = {},
-  ) {}
+    options: AwsClientOptions = {},
+  ) {
+    this.client = regionalClients((config) => new CodeBuildClient(config), options);
+  }
 
   async start(req: BuildRequest): Promise<string> {
     const { md, model, repo, tag } = req;
@@ -65,20 +62,6 @@ export class CodeBuildBuilder implements Builder {
     const build = out.builds?.find((b) => b.id === id);
     if (!build) return { phase: 'Missing' };
     return codeBuildOutcome(id, build, await this.ecr.digestOfTag(req.repo, req.tag));
-  }
-
-  private client(region: string): CodeBuildClient {
-    let client = this.clients.get(region);
-    if (!client) {
-      client = new CodeBuildClient({
-        region,
-        maxAttempts: 3,
-        ...(this.options.endpoint ? { endpoint: this.options.endpoint } : {}),
-        ...this.options.clientConfig,
-      });
-      this.clients.set(region, client);
-    }
-    return client;
   }
 }
 

@@ -1,13 +1,9 @@
 // Amazon ECR: make sure the repository exists, find an image by tag, confirm a digest.
 // Errors the user must fix (access denied, a repository name ECR refuses) become EcrError with
 // `userError`; the rest are transient.
-import {
-  CreateRepositoryCommand,
-  DescribeImagesCommand,
-  ECRClient,
-  type ECRClientConfig,
-} from '@aws-sdk/client-ecr';
+import { CreateRepositoryCommand, DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { ECR_REPOSITORY } from '../api/v1alpha1/pipeline.js';
+import { regionalClients, type AwsClientOptions } from './awsClients.js';
 
 export interface RepositoryRef {
   registryId: string;
@@ -42,16 +38,14 @@ const USER_ERRORS = new Set([
   'LimitExceededException',
 ]);
 
-export interface EcrOptions {
-  /** Overrides the endpoint (e.g. a local emulator); the SDK's default chain otherwise. */
-  endpoint?: string;
-  clientConfig?: Partial<ECRClientConfig>;
-}
+export type EcrOptions = AwsClientOptions;
 
 export class EcrRegistry {
-  private readonly clients = new Map<string, ECRClient>();
+  private readonly client: (region: string) => ECRClient;
 
-  constructor(private readonly options: EcrOptions = {}) {}
+  constructor(options: EcrOptions = {}) {
+    this.client = regionalClients((config) => new ECRClient(config), options);
+  }
 
   /** Creates the repository unless it exists; settings apply only to a new one. */
   async ensureRepository(
@@ -90,20 +84,6 @@ export class EcrRegistry {
       if (name === 'ImageNotFoundException' || name === 'RepositoryNotFoundException') return undefined;
       throw this.wrap(err, `looking up ${repo.uri}:${tag}`);
     }
-  }
-
-  private client(region: string): ECRClient {
-    let client = this.clients.get(region);
-    if (!client) {
-      client = new ECRClient({
-        region,
-        maxAttempts: 3,
-        ...(this.options.endpoint ? { endpoint: this.options.endpoint } : {}),
-        ...this.options.clientConfig,
-      });
-      this.clients.set(region, client);
-    }
-    return client;
   }
 
   private wrap(err: unknown, doing: string): EcrError {

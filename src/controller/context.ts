@@ -1,6 +1,7 @@
 // What one reconcile of one ModelDeployment shares between its steps.
 import type { AppsV1Api, BatchV1Api, CoreV1Api } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { setCondition } from '../runtime/conditions.js';
 import type { Builder } from '../builders/builder.js';
 import type { EcrRegistry } from '../clients/ecr.js';
 import type {
@@ -77,4 +78,19 @@ export type Step = (ctx: ReconcileContext) => Promise<StepResult>;
 
 export function requeueNoLaterThan(ctx: ReconcileContext, ms: number): void {
   ctx.requeueAfterMs = ctx.requeueAfterMs === undefined ? ms : Math.min(ctx.requeueAfterMs, ms);
+}
+
+/** Sets one step condition on the status being built. */
+export function markStep(
+  ctx: ReconcileContext,
+  type: string,
+): (status: 'True' | 'False', reason: string, message: string) => void {
+  return (status, reason, message) => {
+    ctx.status.conditions = setCondition(
+      ctx.status.conditions ?? [],
+      { type, status, reason, message },
+      ctx.md.metadata.generation,
+      ctx.now,
+    );
+  };
 }

@@ -3,9 +3,8 @@
 // Kaniko Job names are deterministic, so a restart observes the same build).
 import { EcrError, parseRepository, type RepositoryRef } from '../../clients/ecr.js';
 import type { BuildRequest } from '../../builders/builder.js';
-import { setCondition } from '../../runtime/conditions.js';
 import { Stalling, Transient } from '../../runtime/errors.js';
-import type { PipelineDeps, ReconcileContext, StepResult } from '../context.js';
+import { markStep, type PipelineDeps, type ReconcileContext, type StepResult } from '../context.js';
 import { shortHash } from '../render/names.js';
 import { renderTag } from '../render/template.js';
 import { RunFailed } from '../runFailed.js';
@@ -18,14 +17,7 @@ export async function ensureImage(ctx: ReconcileContext): Promise<StepResult> {
   const { spec, status, md } = ctx;
   const model = status.model!;
   const builder = spec.build!.builder;
-  const mark = (s: 'True' | 'False', reason: string, message: string) => {
-    status.conditions = setCondition(
-      status.conditions ?? [],
-      { type: IMAGE_BUILT, status: s, reason, message },
-      md.metadata.generation,
-      ctx.now,
-    );
-  };
+  const mark = markStep(ctx, IMAGE_BUILT);
   if (builder === 'none') {
     mark('True', 'NoBuild', 'builder is none: the serving image stays, only the model env changes');
     return { kind: 'continue' };

@@ -5,10 +5,9 @@ import {
   type ResolvedModel,
 } from '../../api/v1alpha1/modelDeployment.js';
 import { MlflowError, type ModelVersion } from '../../clients/mlflow.js';
-import { setCondition } from '../../runtime/conditions.js';
 import { parseDurationMs } from '../../runtime/duration.js';
 import { Stalling, Transient, Waiting, reasonOf } from '../../runtime/errors.js';
-import { requeueNoLaterThan, type ReconcileContext, type StepResult } from '../context.js';
+import { markStep, requeueNoLaterThan, type ReconcileContext, type StepResult } from '../context.js';
 import { nextPollInMs, shouldPoll } from '../policies/shouldPoll.js';
 
 export const MODEL_RESOLVED = 'ModelResolved';
@@ -53,12 +52,7 @@ export async function resolveModel(ctx: ReconcileContext): Promise<StepResult> {
         : await registry.getLatestVersionInStage(spec.model.name, spec.model.stage as string);
   } catch (err) {
     const stepError = toStepError(err, ctx);
-    status.conditions = setCondition(
-      status.conditions ?? [],
-      { type: MODEL_RESOLVED, status: 'False', reason: reasonOf(stepError), message: stepError.message },
-      md.metadata.generation,
-      ctx.now,
-    );
+    markStep(ctx, MODEL_RESOLVED)('False', reasonOf(stepError), stepError.message);
     // A verdict the user must act on counts as a poll: look again at the next interval. Any
     // other failure does not, so the backoff retry polls again even though this reconcile
     // already marks the generation and the reconcile request as handled.
@@ -81,16 +75,10 @@ export async function resolveModel(ctx: ReconcileContext): Promise<StepResult> {
     resolvedAt: changed || !previous ? ctx.now.toISOString() : previous.resolvedAt,
   };
   status.model = resolved;
-  status.conditions = setCondition(
-    status.conditions ?? [],
-    {
-      type: MODEL_RESOLVED,
-      status: 'True',
-      reason: 'Resolved',
-      message: `${ref} of "${spec.model.name}" is version ${version.version}`,
-    },
-    md.metadata.generation,
-    ctx.now,
+  markStep(ctx, MODEL_RESOLVED)(
+    'True',
+    'Resolved',
+    `${ref} of "${spec.model.name}" is version ${version.version}`,
   );
   if (changed) {
     ctx.events.push({

@@ -3,10 +3,9 @@
 // container that already matches is not patched again: a restarted operator never rolls the
 // same version twice.
 import { PatchStrategy, setHeaderOptions, type V1Deployment } from '@kubernetes/client-node';
-import { setCondition } from '../../runtime/conditions.js';
 import { Stalling, Transient } from '../../runtime/errors.js';
 import { isConflict, isNotFound, kubeMessageOf, statusCodeOf } from '../../runtime/kubeErrors.js';
-import type { ReconcileContext, StepResult } from '../context.js';
+import { markStep, type ReconcileContext, type StepResult } from '../context.js';
 import { judgeRollout } from '../policies/judgeRollout.js';
 import { containerPatch } from '../render/containerPatch.js';
 import { renderMap } from '../render/template.js';
@@ -23,14 +22,7 @@ export async function rollout(ctx: ReconcileContext): Promise<StepResult> {
   const model = status.model!;
   const target = spec.deployment!;
   const namespace = md.metadata.namespace;
-  const mark = (s: 'True' | 'False', reason: string, message: string) => {
-    status.conditions = setCondition(
-      status.conditions ?? [],
-      { type: DEPLOYED, status: s, reason, message },
-      md.metadata.generation,
-      ctx.now,
-    );
-  };
+  const mark = markStep(ctx, DEPLOYED);
 
   let deployment: V1Deployment;
   try {

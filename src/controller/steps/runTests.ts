@@ -1,9 +1,8 @@
 // Step 5: run the test Job against the rolled-out version; its result decides the run.
 import type { V1Job } from '@kubernetes/client-node';
 import { jobState } from '../../builders/kaniko.js';
-import { setCondition } from '../../runtime/conditions.js';
 import { isConflict, isNotFound } from '../../runtime/kubeErrors.js';
-import type { ReconcileContext, StepResult } from '../context.js';
+import { markStep, type ReconcileContext, type StepResult } from '../context.js';
 import { renderTestJob } from '../render/testJob.js';
 import { RunFailed } from '../runFailed.js';
 import { pipelineDeps } from './ensureImage.js';
@@ -18,14 +17,7 @@ export async function runTests(ctx: ReconcileContext): Promise<StepResult> {
   const { batch, core } = pipelineDeps(ctx);
   const model = status.model!;
   const namespace = md.metadata.namespace;
-  const mark = (s: 'True' | 'False', reason: string, message: string) => {
-    status.conditions = setCondition(
-      status.conditions ?? [],
-      { type: TESTS_PASSED, status: s, reason, message },
-      md.metadata.generation,
-      ctx.now,
-    );
-  };
+  const mark = markStep(ctx, TESTS_PASSED);
   // A new run (new spec, a retry) gets a Job of its own; within a run the name is stable.
   const image = status.rollout?.image ?? status.image?.ref ?? model.uri;
   const run = status.currentRun;
