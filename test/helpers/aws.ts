@@ -3,6 +3,7 @@ import { CodeBuildClient, CreateProjectCommand } from '@aws-sdk/client-codebuild
 import {
   CreateRepositoryCommand,
   DescribeImagesCommand,
+  DescribeRepositoriesCommand,
   ECRClient,
   PutImageCommand,
 } from '@aws-sdk/client-ecr';
@@ -30,6 +31,11 @@ export const codebuild = () => new CodeBuildClient(common());
 
 export async function createRepository(name: string): Promise<void> {
   await ecr().send(new CreateRepositoryCommand({ repositoryName: name }));
+}
+
+export async function describeRepository(name: string) {
+  const out = await ecr().send(new DescribeRepositoriesCommand({ repositoryNames: [name] }));
+  return out.repositories?.[0];
 }
 
 /** The digest ECR holds for `repo:tag`, or undefined. */

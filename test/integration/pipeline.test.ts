@@ -4,6 +4,7 @@ import { bed } from '../helpers/bed.js';
 import {
   createCodeBuildProject,
   createRepository,
+  describeRepository,
   digestOf,
   pushImage,
   registryHost,
@@ -317,4 +318,54 @@ test('CodeBuild via moto: the build starts with an idempotency token, the pushed
   const digest = await pushImage(repo, `v${v1}-${runId.slice(0, 7)}`);
   const md = await waitForMd(env.ns, 'codebuild', 'Succeeded', succeeded(v1), 60_000);
   expect(md.status?.image).toMatchObject({ digest, ref: `${registryHost}/${repo}@${digest}` });
+});
+
+test('a missing Deployment or container stalls with a clear reason and changes nothing', async () => {
+  const { name } = await newModel('target');
+  await applyMd(
+    env.ns,
+    'no-deployment',
+    spec({ name, alias: 'champion' }, `serving-${unique()}`, 'api-missing'),
+  );
+  const missing = await waitForMd(
+    env.ns,
+    'no-deployment',
+    'Stalled',
+    (m) => condition(m, 'Stalled')?.status === 'True',
+    60_000,
+  );
+  expect(condition(missing, 'Stalled')).toMatchObject({ reason: 'DeploymentNotFound' });
+  expect(condition(missing, 'Stalled')?.message).toContain(
+    `Deployment "api-missing" not found in namespace "${env.ns}"`,
+  );
+
+  await createServingDeployment(env.ns, 'api-target');
+  const before = await getDeployment(env.ns, 'api-target');
+  const s = spec({ name, alias: 'champion' }, `serving-${unique()}`, 'api-target');
+  s.deployment = { ...s.deployment, container: 'server' };
+  await applyMd(env.ns, 'no-container', s);
+  const md = await waitForMd(
+    env.ns,
+    'no-container',
+    'Stalled',
+    (m) => condition(m, 'Stalled')?.status === 'True',
+    60_000,
+  );
+  expect(condition(md, 'Stalled')).toMatchObject({ reason: 'ContainerNotFound' });
+  expect(condition(md, 'Stalled')?.message).toContain('has no container "server" (it has sidecar, api)');
+  const after = await getDeployment(env.ns, 'api-target');
+  expect(after.metadata.generation).toBe(before.metadata.generation);
+  expect(after.spec).toEqual(before.spec);
+});
+
+test('the ECR repository is created with scan on push and immutable tags', async () => {
+  const { name, v1 } = await newModel('repo');
+  const repo = `serving-${unique()}`;
+  await createServingDeployment(env.ns, 'api-repo');
+  await applyMd(env.ns, 'repo', spec({ name, alias: 'champion' }, repo, 'api-repo'));
+  await waitForMd(env.ns, 'repo', 'Succeeded', succeeded(v1), 90_000);
+  expect(await describeRepository(repo)).toMatchObject({
+    imageScanningConfiguration: { scanOnPush: true },
+    imageTagMutability: 'IMMUTABLE',
+  });
 });
