@@ -67,6 +67,8 @@ export interface MlflowClientOptions {
   auth?: MlflowAuth;
   timeoutMs: number;
   dispatcher?: Dispatcher;
+  /** Called after each request with its endpoint, outcome ('ok' or an error kind) and duration. */
+  observe?: (endpoint: string, outcome: string, seconds: number) => void;
 }
 
 export class MlflowClient {
@@ -120,6 +122,24 @@ export class MlflowClient {
   }
 
   private async get(
+    path: string,
+    query: Record<string, string>,
+    mapError: (err: MlflowError) => MlflowError,
+  ): Promise<unknown> {
+    const started = performance.now();
+    const observe = (outcome: string) =>
+      this.options.observe?.(path, outcome, (performance.now() - started) / 1000);
+    try {
+      const body = await this.request(path, query, mapError);
+      observe('ok');
+      return body;
+    } catch (err) {
+      observe(err instanceof MlflowError ? err.kind : 'Error');
+      throw err;
+    }
+  }
+
+  private async request(
     path: string,
     query: Record<string, string>,
     mapError: (err: MlflowError) => MlflowError,

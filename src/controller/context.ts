@@ -43,7 +43,15 @@ export interface PipelineDeps {
   core: CoreV1Api;
 }
 
+/** What the reconciler reports to metrics; optional so tests can leave it out. */
+export interface ReconcileMetrics {
+  phase(namespace: string, name: string, phase: Phase | undefined): void;
+  forget(namespace: string, name: string): void;
+  step(step: 'build' | 'rollout' | 'test', result: 'succeeded' | 'failed', seconds: number): void;
+}
+
 export interface ReconcileDeps {
+  metrics?: ReconcileMetrics;
   registryFor(md: ModelDeployment): Promise<ModelRegistry>;
   pipeline?: PipelineDeps;
   polls: PollTracker;
@@ -93,4 +101,16 @@ export function markStep(
       ctx.now,
     );
   };
+}
+
+/** Reports how long a pipeline step took, from a start time recorded in status. */
+export function observeStep(
+  ctx: ReconcileContext,
+  step: 'build' | 'rollout' | 'test',
+  result: 'succeeded' | 'failed',
+  startedAt: string | undefined,
+): void {
+  const started = startedAt ? Date.parse(startedAt) : NaN;
+  if (!Number.isNaN(started))
+    ctx.deps.metrics?.step(step, result, Math.max(0, (ctx.now.getTime() - started) / 1000));
 }

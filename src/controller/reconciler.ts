@@ -15,7 +15,8 @@ import { parseDurationMs } from '../runtime/duration.js';
 import { done, requeueAfter, type Result } from '../runtime/controller.js';
 import { Stalling, Waiting, messageOf, reasonOf } from '../runtime/errors.js';
 import type { EventRecorder } from '../runtime/events.js';
-import { isConflict, isNotFound } from '../runtime/kubeErrors.js';
+import { splitKey } from '../runtime/informer.js';
+import { isConflict, isForbidden, isNotFound, kubeMessageOf } from '../runtime/kubeErrors.js';
 import type { StatusPatcher } from '../runtime/statusPatch.js';
 import type { ReconcileContext, ReconcileDeps, Step } from './context.js';
 import { recordRun } from './history.js';
@@ -43,6 +44,8 @@ export function makeReconciler(deps: ReconcilerDeps): (key: string) => Promise<R
     const md = deps.get(key);
     if (!md) {
       deps.polls.forget(key);
+      const { namespace, name } = splitKey(key);
+      deps.metrics?.forget(namespace, name);
       return done();
     }
     if (md.spec?.suspend || md.metadata.deletionTimestamp) return done();
@@ -121,6 +124,13 @@ function fromError(
 ): { outcome: Outcome; result: Result; failure?: unknown } {
   const reason = reasonOf(err);
   const message = messageOf(err);
+  if (isForbidden(err)) {
+    // RBAC refused a call: retrying cannot help until someone grants the verb.
+    return fromError(
+      ctx,
+      new Stalling('Forbidden', `${kubeMessageOf(err)}; grant the operator's ServiceAccount this permission`),
+    );
+  }
   if (err instanceof RunFailed) finishRun(ctx, 'Failed', reason, message);
   if (err instanceof Stalling) {
     ctx.log.warn({ reason, message }, 'Stalled');
@@ -186,6 +196,7 @@ async function writeStatus(ctx: ReconcileContext, outcome: Outcome, deps: Reconc
     now: ctx.now,
   });
   const { namespace, name, resourceVersion } = ctx.md.metadata;
+  deps.metrics?.phase(namespace, name, after.phase);
   const wrote = await deps.statusPatcher.patch(
     { group: GROUP, version: VERSION, plural: PLURAL, namespace, name },
     resourceVersion,

@@ -16,6 +16,8 @@ export interface ControllerOptions<K> {
   reconcile: Reconcile<K>;
   concurrency: number;
   log: Logger;
+  /** Called after each reconcile with its result and duration (for metrics). */
+  observe?: (result: 'success' | 'requeue' | 'error', seconds: number) => void;
 }
 
 export class Controller<K = string> {
@@ -39,11 +41,15 @@ export class Controller<K = string> {
     for (;;) {
       const key = await queue.get();
       if (key === undefined) return;
+      const started = performance.now();
+      const seconds = () => (performance.now() - started) / 1000;
       try {
         const result = await this.options.reconcile(key);
         queue.forget(key);
         if (result.requeueAfterMs !== undefined) queue.addAfter(key, result.requeueAfterMs);
+        this.options.observe?.(result.requeueAfterMs !== undefined ? 'requeue' : 'success', seconds());
       } catch (err) {
+        this.options.observe?.('error', seconds());
         const delayMs = queue.addRateLimited(key);
         log.error({ err, key, retryInMs: delayMs, controller: this.options.name }, 'Reconcile failed');
       } finally {

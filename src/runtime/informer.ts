@@ -33,6 +33,8 @@ export interface SupervisedInformerOptions<T extends KubernetesObject> {
   watchdogMs: number;
   log: Logger;
   backoff?: ExponentialBackoff<string>;
+  /** Called on every restart (for metrics). */
+  onRestart?: () => void;
 }
 
 export class SupervisedInformer<T extends KubernetesObject> {
@@ -120,6 +122,7 @@ export class SupervisedInformer<T extends KubernetesObject> {
     if (this.stopped || this.restartTimer) return;
     const delay = this.backoff.next(this.options.name);
     this.restarts++;
+    this.options.onRestart?.();
     this.options.log.warn(
       { err, informer: this.options.name, retryInMs: delay },
       'Informer stopped; restarting',

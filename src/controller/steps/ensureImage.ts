@@ -4,7 +4,13 @@
 import { EcrError, parseRepository, type RepositoryRef } from '../../clients/ecr.js';
 import type { BuildRequest } from '../../builders/builder.js';
 import { Stalling, Transient } from '../../runtime/errors.js';
-import { markStep, type PipelineDeps, type ReconcileContext, type StepResult } from '../context.js';
+import {
+  markStep,
+  observeStep,
+  type PipelineDeps,
+  type ReconcileContext,
+  type StepResult,
+} from '../context.js';
 import { shortHash } from '../render/names.js';
 import { renderTag } from '../render/template.js';
 import { RunFailed } from '../runFailed.js';
@@ -97,6 +103,7 @@ export async function ensureImage(ctx: ReconcileContext): Promise<StepResult> {
       mark('False', 'Building', state.message);
       return building(state.message, Math.max(BUILD_POLL_MS, impl.pollIntervalMs));
     case 'Failed':
+      observeStep(ctx, 'build', 'failed', status.build?.startedAt);
       mark('False', state.reason, state.message);
       throw new RunFailed(state.reason, state.message);
     case 'Succeeded': {
@@ -109,6 +116,7 @@ export async function ensureImage(ctx: ReconcileContext): Promise<StepResult> {
         mark('False', 'DigestMismatch', message);
         throw new RunFailed('DigestMismatch', message);
       }
+      observeStep(ctx, 'build', 'succeeded', status.build?.startedAt);
       return useImage(state.digest, false);
     }
   }

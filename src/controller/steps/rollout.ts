@@ -5,7 +5,7 @@
 import { PatchStrategy, setHeaderOptions, type V1Deployment } from '@kubernetes/client-node';
 import { Stalling, Transient } from '../../runtime/errors.js';
 import { isConflict, isNotFound, kubeMessageOf, statusCodeOf } from '../../runtime/kubeErrors.js';
-import { markStep, type ReconcileContext, type StepResult } from '../context.js';
+import { markStep, observeStep, type ReconcileContext, type StepResult } from '../context.js';
 import { judgeRollout } from '../policies/judgeRollout.js';
 import { containerPatch } from '../render/containerPatch.js';
 import { renderMap } from '../render/template.js';
@@ -96,9 +96,13 @@ export async function rollout(ctx: ReconcileContext): Promise<StepResult> {
         requeueAfterMs: ROLLOUT_POLL_MS,
       };
     case 'failed':
+      observeStep(ctx, 'rollout', 'failed', status.rollout?.startedAt);
       mark('False', verdict.reason, verdict.message);
       throw new RunFailed(verdict.reason, verdict.message);
     case 'done':
+      if (status.conditions?.find((c) => c.type === DEPLOYED)?.status !== 'True') {
+        observeStep(ctx, 'rollout', 'succeeded', status.rollout?.startedAt);
+      }
       mark('True', 'RolledOut', verdict.message);
       return { kind: 'continue' };
   }

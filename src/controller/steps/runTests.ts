@@ -2,7 +2,7 @@
 import type { V1Job } from '@kubernetes/client-node';
 import { jobState } from '../../builders/kaniko.js';
 import { isConflict, isNotFound } from '../../runtime/kubeErrors.js';
-import { markStep, type ReconcileContext, type StepResult } from '../context.js';
+import { markStep, observeStep, type ReconcileContext, type StepResult } from '../context.js';
 import { renderTestJob } from '../render/testJob.js';
 import { RunFailed } from '../runFailed.js';
 import { pipelineDeps } from './ensureImage.js';
@@ -73,8 +73,12 @@ export async function runTests(ctx: ReconcileContext): Promise<StepResult> {
         0,
         1024,
       );
+    observeStep(ctx, 'test', 'failed', current.metadata?.creationTimestamp?.toISOString());
     mark('False', 'TestsFailed', message);
     throw new RunFailed('TestsFailed', message);
+  }
+  if (status.conditions?.find((c) => c.type === TESTS_PASSED)?.status !== 'True') {
+    observeStep(ctx, 'test', 'succeeded', current.metadata?.creationTimestamp?.toISOString());
   }
   mark('True', 'TestsPassed', `test Job "${name}" succeeded`);
   return { kind: 'continue' };
