@@ -1,0 +1,37 @@
+{{- define "mdo.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "mdo.selectorLabels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/component: controller
+{{- end -}}
+
+{{/* The verbs the operator's code uses: the same list as manifests/rbac/cluster/cluster_role.yaml. */}}
+{{- define "mdo.rules" -}}
+- apiGroups: [mlops.healthpredict.io]
+  resources: [modeldeployments]
+  verbs: [get, list, watch]
+- apiGroups: [mlops.healthpredict.io]
+  resources: [modeldeployments/status]
+  verbs: [patch]
+- apiGroups: ['']
+  resources: [events]
+  verbs: [create, patch]
+- apiGroups: ['']
+  resources: [secrets]
+  verbs: [get]
+- apiGroups: ['']
+  resources: [pods]
+  verbs: [list]
+- apiGroups: [batch]
+  resources: [jobs]
+  verbs: [get, list, watch, create]
+- apiGroups: [apps]
+  resources: [deployments]
+  verbs: [get, list, watch, patch]
+{{- end -}}
