@@ -215,6 +215,10 @@ class OperatorProcess {
         AWS_EC2_METADATA_DISABLED: 'true',
         NO_PROXY: '127.0.0.1,localhost',
         no_proxy: '127.0.0.1,localhost',
+        // One process measured alone: no election, free ports.
+        LEADER_ELECT: 'false',
+        METRICS_PORT: '0',
+        HEALTH_PORT: '0',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -32,5 +32,5 @@ TXT
 # On the bed, moto plays ECR and CodeBuild (fake keys, never checked) and the bed's stand-in
 # plays Kaniko and the test runner.
 export AWS_ENDPOINT_URL="$MOTO_URL" AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 \
-  AWS_EC2_METADATA_DISABLED=true
+  AWS_EC2_METADATA_DISABLED=true LEADER_ELECT=false
 exec node dist/main.js

@@ -2,6 +2,7 @@
 // at once with a message naming the setting.
 import { z } from 'zod';
 import { GO_DURATION, parseDurationMs } from './runtime/duration.js';
+import { JITTER_FACTOR } from './runtime/leaderElection.js';
 
 const duration = (fallback: string) =>
   z
@@ -11,29 +12,77 @@ const duration = (fallback: string) =>
     .transform((s) => parseDurationMs(s))
     .refine((ms) => ms > 0, 'must be greater than zero');
 
-const ConfigSchema = z.object({
-  WATCH_NAMESPACES: z
-    .string()
-    .default('')
-    .transform((s) =>
-      s
-        .split(',')
-        .map((n) => n.trim())
-        .filter(Boolean),
-    )
-    .describe('Comma-separated namespaces to watch; empty watches all namespaces.'),
-  MAX_CONCURRENT_RECONCILES: z.coerce.number().int().min(1).max(64).default(4),
-  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
-  RESYNC_PERIOD: duration('10m'),
-  WATCH_IDLE_TIMEOUT: duration('65m'),
-  SHUTDOWN_TIMEOUT: duration('30s'),
-  FIELD_MANAGER: z.string().min(1).default('mlflow-model-operator'),
-  AWS_ENDPOINT_URL: z
-    .string()
-    .regex(/^https?:\/\/\S+$/, 'must be an http(s) URL')
-    .optional()
-    .describe('Endpoint for ECR and CodeBuild (an emulator in tests); the AWS default otherwise.'),
-});
+const ConfigSchema = z
+  .object({
+    WATCH_NAMESPACES: z
+      .string()
+      .default('')
+      .transform((s) =>
+        s
+          .split(',')
+          .map((n) => n.trim())
+          .filter(Boolean),
+      )
+      .describe('Comma-separated namespaces to watch; empty watches all namespaces.'),
+    MAX_CONCURRENT_RECONCILES: z.coerce.number().int().min(1).max(64).default(4),
+    LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+    RESYNC_PERIOD: duration('10m'),
+    WATCH_IDLE_TIMEOUT: duration('65m'),
+    SHUTDOWN_TIMEOUT: duration('30s'),
+    FIELD_MANAGER: z.string().min(1).default('mlflow-model-operator'),
+    AWS_ENDPOINT_URL: z
+      .string()
+      .regex(/^https?:\/\/\S+$/, 'must be an http(s) URL')
+      .optional()
+      .describe('Endpoint for ECR and CodeBuild (an emulator in tests); the AWS default otherwise.'),
+    METRICS_PORT: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(65535)
+      .default(8080)
+      .describe('Port of /metrics; 0 picks a free one.'),
+    HEALTH_PORT: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(65535)
+      .default(8081)
+      .describe('Port of /healthz and /readyz; 0 picks a free one.'),
+    LEADER_ELECT: z
+      .enum(['true', 'false'])
+      .default('true')
+      .transform((s) => s === 'true')
+      .describe('Run for leader on a Lease; only the leader reconciles.'),
+    LEADER_ELECTION_NAMESPACE: z
+      .string()
+      .optional()
+      .describe('Namespace of the Lease; POD_NAMESPACE by default.'),
+    POD_NAMESPACE: z.string().optional(),
+    LEADER_ELECTION_ID: z
+      .string()
+      .min(1)
+      .default('mlflow-model-operator-leader')
+      .describe('Name of the Lease.'),
+    LEASE_DURATION: duration('15s').refine(
+      (ms) => ms % 1000 === 0,
+      'must be whole seconds (Lease.spec.leaseDurationSeconds is an integer)',
+    ),
+    RENEW_DEADLINE: duration('10s'),
+    RETRY_PERIOD: duration('2s'),
+  })
+  // client-go's rules: a leader gives up before its lease can expire, and retries with jitter
+  // (up to 1.2 × RETRY_PERIOD) still fit in the renew deadline.
+  .superRefine((c, ctx) => {
+    if (c.RENEW_DEADLINE >= c.LEASE_DURATION)
+      ctx.addIssue({ code: 'custom', path: ['RENEW_DEADLINE'], message: 'must be less than LEASE_DURATION' });
+    if (c.RENEW_DEADLINE <= c.RETRY_PERIOD * JITTER_FACTOR)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['RETRY_PERIOD'],
+        message: `must be less than RENEW_DEADLINE / ${JITTER_FACTOR} (the retry jitter factor)`,
+      });
+  });
 
 export type Config = {
   watchNamespaces: string[];
@@ -44,6 +93,16 @@ export type Config = {
   shutdownTimeoutMs: number;
   fieldManager: string;
   awsEndpoint: string | undefined;
+  metricsPort: number;
+  healthPort: number;
+  leaderElection: {
+    enabled: boolean;
+    namespace: string;
+    name: string;
+    leaseDurationMs: number;
+    renewDeadlineMs: number;
+    retryPeriodMs: number;
+  };
 };
 
 export class ConfigError extends Error {
@@ -66,5 +125,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT,
     fieldManager: c.FIELD_MANAGER,
     awsEndpoint: c.AWS_ENDPOINT_URL,
+    metricsPort: c.METRICS_PORT,
+    healthPort: c.HEALTH_PORT,
+    leaderElection: {
+      enabled: c.LEADER_ELECT,
+      namespace: c.LEADER_ELECTION_NAMESPACE || c.POD_NAMESPACE || 'default',
+      name: c.LEADER_ELECTION_ID,
+      leaseDurationMs: c.LEASE_DURATION,
+      renewDeadlineMs: c.RENEW_DEADLINE,
+      retryPeriodMs: c.RETRY_PERIOD,
+    },
   };
 }

@@ -1,8 +1,11 @@
 // Entry point: configuration, wiring, graceful shutdown on SIGTERM / SIGINT.
-import { KubeConfig } from '@kubernetes/client-node';
+import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
 import { ConfigError, loadConfig } from './config.js';
 import { makeLogger } from './log.js';
+import { OperatorMetrics } from './metrics.js';
 import { Operator } from './operator.js';
+import { startProbeServers } from './probes.js';
+import { LeaderElector, defaultIdentity } from './runtime/leaderElection.js';
 
 async function main(): Promise<void> {
   let config;
@@ -18,12 +21,40 @@ async function main(): Promise<void> {
   const log = makeLogger(config.logLevel);
   const kc = new KubeConfig();
   kc.loadFromDefault();
-  const operator = new Operator(kc, config, log);
+  const metrics = new OperatorMetrics();
+  const operator = new Operator(kc, config, log, metrics);
+  let stopping = false;
+  // With leader election only the leader runs the controller; a replica that loses the lease
+  // exits at once (like controller-runtime) so it can never reconcile next to the new leader.
+  const { enabled: elect, ...election } = config.leaderElection;
+  const elector = elect
+    ? new LeaderElector({
+        ...election,
+        api: kc.makeApiClient(CoordinationV1Api),
+        identity: defaultIdentity(),
+        log,
+        onStartedLeading: () => {
+          if (!stopping) operator.start().catch(fatal);
+        },
+        onStoppedLeading: () => process.exit(1),
+      })
+    : undefined;
 
   // Informers and the work queue run on unref'd timers and promises; the process lives until a
   // signal says otherwise, even while the apiserver is unreachable and nothing else is pending.
   const keepAlive = setInterval(() => undefined, 1 << 30);
-  let stopping = false;
+  // Probes come up before the election: a standby replica is alive and ready to take over.
+  const probes = await startProbeServers({
+    healthPort: config.healthPort,
+    metricsPort: config.metricsPort,
+    liveness: () => null,
+    readiness: () => (elector && !elector.isLeader ? null : operator.readiness()),
+    registry: metrics.registry,
+  });
+  log.info(
+    { healthPort: probes.ports.health, metricsPort: probes.ports.metrics },
+    'Serving probes and metrics',
+  );
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -34,6 +65,8 @@ async function main(): Promise<void> {
     }, config.shutdownTimeoutMs);
     timer.unref();
     await operator.stop();
+    await elector?.stop(); // still renewing while the controller drained; now hand the lease over
+    await probes.close();
     clearInterval(keepAlive);
     log.info('Stopped');
     process.exit(0);
@@ -42,10 +75,13 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
   log.info({ server: kc.getCurrentCluster()?.server }, 'Starting mlflow-model-operator');
-  await operator.start();
+  if (elector) elector.start();
+  else await operator.start();
 }
 
-main().catch((err: unknown) => {
+function fatal(err: unknown): never {
   process.stderr.write(`fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
-});
+}
+
+main().catch(fatal);

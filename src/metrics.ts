@@ -27,11 +27,14 @@ export class OperatorMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
-  readonly queueDepth = new Gauge({
+  /** Read at scrape time; the operator points it at its work queue. */
+  queueLength: () => number = () => 0;
+  readonly queueDepth: Gauge<'controller'> = new Gauge({
     name: `${PREFIX}workqueue_depth`,
     help: 'Keys waiting in the work queue.',
     labelNames: ['controller'] as const,
     registers: [this.registry],
+    collect: (): void => this.queueDepth.set({ controller: 'modeldeployment' }, this.queueLength()),
   });
   readonly watchRestarts = new Counter({
     name: `${PREFIX}watch_restarts_total`,

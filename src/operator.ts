@@ -23,6 +23,7 @@ import { PollTracker } from './controller/context.js';
 import { makeReconciler } from './controller/reconciler.js';
 import { makeRegistryFactory } from './controller/registry.js';
 import { LABEL_MANAGED_BY, MANAGED_BY } from './controller/render/names.js';
+import { OperatorMetrics } from './metrics.js';
 import { ExponentialBackoff } from './runtime/backoff.js';
 import { Controller } from './runtime/controller.js';
 import { EventRecorder } from './runtime/events.js';
@@ -44,6 +45,7 @@ export class Operator {
     kc: KubeConfig,
     private readonly config: Config,
     private readonly log: Logger,
+    private readonly metrics: OperatorMetrics = new OperatorMetrics(),
   ) {
     const objects = kc.makeApiClient(CustomObjectsApi);
     const core = kc.makeApiClient(CoreV1Api);
@@ -56,15 +58,18 @@ export class Operator {
       list: () => Promise<KubernetesListObject<T>>,
       onObject: (o: T) => void,
       labelSelector?: string,
-    ) =>
-      new SupervisedInformer<T>({
+    ) => {
+      metrics.watchRestarts.inc({ informer: name }, 0); // the series exists from the start
+      return new SupervisedInformer<T>({
         name,
         makeInformer: () => makeInformer<T>(kc, path, list, labelSelector),
         onObject,
         resyncPeriodMs: config.resyncPeriodMs,
         watchdogMs: config.watchIdleTimeoutMs,
         log,
+        onRestart: () => metrics.watchRestarts.inc({ informer: name }),
       });
+    };
     const managed = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
     for (const ns of namespaces) {
       const at = (group: string, plural: string) => `/${group}/${ns ? `namespaces/${ns}/` : ''}${plural}`;
@@ -110,7 +115,15 @@ export class Operator {
       get: (key) => this.get(key),
       statusPatcher: new StatusPatcher(objects, config.fieldManager),
       events: new EventRecorder(core, config.fieldManager, log),
-      registryFor: makeRegistryFactory(core),
+      registryFor: makeRegistryFactory(core, (endpoint, outcome, seconds) => {
+        metrics.mlflowRequests.observe({ endpoint, outcome }, seconds);
+        if (outcome !== 'ok') metrics.mlflowErrors.inc({ endpoint, kind: outcome });
+      }),
+      metrics: {
+        phase: (namespace, name, phase) => metrics.setPhase(namespace, name, phase),
+        forget: (namespace, name) => metrics.forget(namespace, name),
+        step: (step, result, seconds) => metrics.stepDuration.observe({ step, result }, seconds),
+      },
       pipeline: {
         ecr,
         builders: {
@@ -134,7 +147,21 @@ export class Operator {
       reconcile,
       concurrency: config.maxConcurrentReconciles,
       log,
+      observe: (result, seconds) => {
+        metrics.reconciles.inc({ controller: 'modeldeployment', result });
+        if (result === 'error') metrics.reconcileErrors.inc({ controller: 'modeldeployment' });
+        metrics.reconcileDuration.observe({ controller: 'modeldeployment' }, seconds);
+      },
     });
+    metrics.queueLength = () => this.queue.length;
+  }
+
+  /** Ready once every ModelDeployment informer has listed (its cache is synced). */
+  readiness(): string | null {
+    const unsynced = [...this.mds.entries()]
+      .filter(([, i]) => !i.hasSynced)
+      .map(([ns]) => ns || '(all namespaces)');
+    return unsynced.length > 0 ? `ModelDeployment informers not synced: ${unsynced.join(', ')}` : null;
   }
 
   async start(): Promise<void> {

@@ -1,13 +1,16 @@
 // Builds the MLflow client for one ModelDeployment, with credentials read from its Secret.
 import type { CoreV1Api } from '@kubernetes/client-node';
 import type { ModelDeployment } from '../api/v1alpha1/modelDeployment.js';
-import { MlflowClient, type MlflowAuth } from '../clients/mlflow.js';
+import { MlflowClient, type MlflowAuth, type MlflowClientOptions } from '../clients/mlflow.js';
 import { CredentialsError, credentialsFromSecretData } from '../clients/mlflowCredentials.js';
 import { Stalling } from '../runtime/errors.js';
 import { isForbidden, isNotFound, kubeMessageOf } from '../runtime/kubeErrors.js';
 import type { ModelRegistry } from './context.js';
 
-export function makeRegistryFactory(core: CoreV1Api): (md: ModelDeployment) => Promise<ModelRegistry> {
+export function makeRegistryFactory(
+  core: CoreV1Api,
+  observe?: MlflowClientOptions['observe'],
+): (md: ModelDeployment) => Promise<ModelRegistry> {
   return async (md) => {
     const { registry } = md.spec;
     const auth = registry.credentialsSecretRef
@@ -17,6 +20,7 @@ export function makeRegistryFactory(core: CoreV1Api): (md: ModelDeployment) => P
       trackingUri: registry.trackingUri,
       timeoutMs: (registry.timeoutSeconds ?? 10) * 1000,
       ...(auth ? { auth } : {}),
+      ...(observe ? { observe } : {}),
     });
   };
 }

@@ -297,6 +297,7 @@ main() {
   mkdir -p "$BED_RUN"
   exec 9>"$BED_RUN/.lock"
   flock -n 9 || { bed_log "another up.sh is starting a bed in $BED_RUN"; exit 1; }
+  "$bed_here/lua.sh" # lua5.4 + lua-cjson for the Argo CD health check tests
   if bed_is_up; then
     bed_log "a test bed is already running from $BED_RUN"
     print_usage

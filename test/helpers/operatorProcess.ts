@@ -4,15 +4,25 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { bed } from './bed.js';
 import { applyCrd, createNamespace, deleteNamespace } from './kubectl.js';
 import { waitFor } from './wait.js';
+
+export interface OperatorProcessOptions {
+  /** The log message start() waits for: "Started controller" by default. A replica that runs
+   * for leader election and may not lead waits for "Attempting to acquire leader lease". */
+  readyLog?: string;
+}
 
 export class OperatorProcess {
   private child: ChildProcess | undefined;
   readonly lines: string[] = [];
 
-  constructor(private readonly env: Record<string, string> = {}) {}
+  constructor(
+    private readonly env: Record<string, string> = {},
+    private readonly options: OperatorProcessOptions = {},
+  ) {}
 
   async start(): Promise<void> {
     this.child = spawn(process.execPath, ['dist/main.js'], {
@@ -27,6 +37,11 @@ export class OperatorProcess {
         AWS_SECRET_ACCESS_KEY: 'testing',
         AWS_REGION: 'us-east-1',
         NO_PROXY: '127.0.0.1,localhost',
+        // One process per test unless a test runs replicas that elect a leader.
+        LEADER_ELECT: 'false',
+        // Several operators may run at once: let each pick free ports (logged at start).
+        METRICS_PORT: '0',
+        HEALTH_PORT: '0',
         ...this.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -35,24 +50,39 @@ export class OperatorProcess {
     const logFile = process.env.BED_RUN
       ? join(process.env.BED_RUN, 'logs', `operator-${this.child.pid}.log`)
       : undefined;
-    const collect = (d: Buffer) => {
-      this.lines.push(...d.toString().split('\n').filter(Boolean));
-      if (logFile) appendFileSync(logFile, d);
+    // A chunk may end inside a line: keep the rest until the next chunk of the same stream.
+    const collect = (stream: Readable | null) => {
+      let partial = '';
+      stream?.on('data', (d: Buffer) => {
+        const parts = (partial + d.toString()).split('\n');
+        partial = parts.pop() ?? '';
+        this.lines.push(...parts.filter(Boolean));
+        if (logFile) appendFileSync(logFile, d);
+      });
+      stream?.on('end', () => partial && this.lines.push(partial));
     };
-    this.child.stdout?.on('data', collect);
-    this.child.stderr?.on('data', collect);
-    await waitFor(
-      'the operator to start its controller',
-      async () => this.logged('Started controller') || this.exited(),
-      {
-        timeoutMs: 30_000,
-      },
-    );
+    collect(this.child.stdout);
+    collect(this.child.stderr);
+    const ready = this.options.readyLog ?? 'Started controller';
+    await waitFor(`the operator to log "${ready}"`, async () => this.logged(ready) || this.exited(), {
+      timeoutMs: 30_000,
+    });
     if (this.child.exitCode !== null) throw new Error(`operator exited at start:\n${this.lines.join('\n')}`);
   }
 
   logged(msg: string): boolean {
     return this.lines.some((l) => l.includes(`"msg":"${msg}"`));
+  }
+
+  /** The parsed log lines with this message. */
+  entries(msg: string): Record<string, unknown>[] {
+    return this.lines
+      .filter((l) => l.includes(`"msg":"${msg}"`))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
   }
 
   get running(): boolean {
@@ -89,4 +119,12 @@ export function operatorInNamespace(prefix: string): { ns: string; operator: Ope
     await deleteNamespace(env.ns);
   });
   return env;
+}
+
+/** The ports an operator logged when it started serving probes and metrics. */
+export function servedPorts(op: OperatorProcess): { health: number; metrics: number } {
+  const line = op.lines.find((l) => l.includes('"msg":"Serving probes and metrics"'));
+  if (!line) throw new Error('the operator has not logged its probe and metrics ports');
+  const entry = JSON.parse(line) as { healthPort: number; metricsPort: number };
+  return { health: entry.healthPort, metrics: entry.metricsPort };
 }

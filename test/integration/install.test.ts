@@ -116,7 +116,8 @@ test('under its ServiceAccount the operator completes the pipeline with no RBAC 
     90_000,
   );
   expect(condition(md, 'Ready')?.status).toBe('True');
-  expect(operator.lines.filter((l) => /forbidden/i.test(l))).toEqual([]);
+  // (Another test's namespace being deleted refuses writes with 403 NamespaceTerminating: not RBAC.)
+  expect(operator.lines.filter((l) => /forbidden/i.test(l) && !/being terminated/i.test(l))).toEqual([]);
 });
 
 test('a verb missing from the ClusterRole is caught: Stalled Forbidden, naming it', async () => {

@@ -11,6 +11,17 @@ describe('loadConfig', () => {
       watchIdleTimeoutMs: 65 * 60_000,
       shutdownTimeoutMs: 30_000,
       fieldManager: 'mlflow-model-operator',
+      awsEndpoint: undefined,
+      metricsPort: 8080,
+      healthPort: 8081,
+      leaderElection: {
+        enabled: true,
+        namespace: 'default',
+        name: 'mlflow-model-operator-leader',
+        leaseDurationMs: 15_000,
+        renewDeadlineMs: 10_000,
+        retryPeriodMs: 2_000,
+      },
     });
   });
 
@@ -69,6 +80,52 @@ describe('loadConfig', () => {
     }
     for (const name of ['MAX_CONCURRENT_RECONCILES', 'LOG_LEVEL', 'RESYNC_PERIOD'])
       expect(message).toContain(`${name}: `);
+  });
+
+  it('reads the leader election settings', () => {
+    const env = {
+      LEADER_ELECT: 'false',
+      LEADER_ELECTION_NAMESPACE: 'ops',
+      LEADER_ELECTION_ID: 'my-lease',
+      LEASE_DURATION: '4s',
+      RENEW_DEADLINE: '3s',
+      RETRY_PERIOD: '1s',
+    };
+    expect(loadConfig(env).leaderElection).toEqual({
+      enabled: false,
+      namespace: 'ops',
+      name: 'my-lease',
+      leaseDurationMs: 4000,
+      renewDeadlineMs: 3000,
+      retryPeriodMs: 1000,
+    });
+  });
+
+  it('puts the Lease in POD_NAMESPACE unless LEADER_ELECTION_NAMESPACE says otherwise', () => {
+    expect(loadConfig({ POD_NAMESPACE: 'mlops' }).leaderElection.namespace).toBe('mlops');
+    expect(
+      loadConfig({ POD_NAMESPACE: 'mlops', LEADER_ELECTION_NAMESPACE: 'ops' }).leaderElection.namespace,
+    ).toBe('ops');
+  });
+
+  it.each([
+    { env: { LEADER_ELECT: 'yes' }, name: 'LEADER_ELECT' },
+    { env: { LEADER_ELECTION_ID: '' }, name: 'LEADER_ELECTION_ID' },
+    { env: { LEASE_DURATION: '15.5s' }, name: 'LEASE_DURATION' },
+    { env: { RETRY_PERIOD: '0s' }, name: 'RETRY_PERIOD' },
+    { env: { RENEW_DEADLINE: '15s' }, name: 'RENEW_DEADLINE' },
+    { env: { LEASE_DURATION: '5s' }, name: 'RENEW_DEADLINE' },
+    { env: { RETRY_PERIOD: '10s' }, name: 'RETRY_PERIOD' },
+    { env: { RETRY_PERIOD: '9s' }, name: 'RETRY_PERIOD' }, // 9s × 1.2 jitter > 10s
+  ])('$env → ConfigError naming $name', ({ env, name }) => {
+    expect(() => loadConfig(env)).toThrow(new RegExp(`^invalid operator configuration: ${name}: `));
+  });
+
+  it('says which lease settings contradict each other', () => {
+    expect(() => loadConfig({ LEASE_DURATION: '4s', RENEW_DEADLINE: '4s', RETRY_PERIOD: '4s' })).toThrow(
+      'invalid operator configuration: RENEW_DEADLINE: must be less than LEASE_DURATION; ' +
+        'RETRY_PERIOD: must be less than RENEW_DEADLINE / 1.2 (the retry jitter factor)',
+    );
   });
 
   // A zero period reaches setInterval(…, 0) in the informer (resync every millisecond) and a

@@ -1,0 +1,91 @@
+-- Argo CD health check for mlops.healthpredict.io/ModelDeployment (docs/health.md).
+-- Reads the kstatus conditions the operator writes: Ready, Reconciling, Stalled and
+-- status.observedGeneration. Plain Lua 5.1, as Argo CD runs it (gopher-lua).
+local hs = {}
+
+local function findCondition(status, conditionType)
+  if type(status) ~= "table" or type(status.conditions) ~= "table" then
+    return nil
+  end
+  for _, c in ipairs(status.conditions) do
+    if type(c) == "table" and c.type == conditionType then
+      return c
+    end
+  end
+  return nil
+end
+
+local function messageOf(c)
+  if type(c.message) == "string" and c.message ~= "" then
+    return c.message
+  end
+  if type(c.reason) == "string" and c.reason ~= "" then
+    return c.reason
+  end
+  return c.type .. " is " .. tostring(c.status)
+end
+
+-- Suspended first: a suspended object is not reconciled, so its status never catches up with
+-- the generation that set spec.suspend.
+if type(obj.spec) == "table" and obj.spec.suspend == true then
+  hs.status = "Suspended"
+  hs.message = "Reconciliation is suspended (spec.suspend is true)"
+  return hs
+end
+
+-- A status computed for an older spec says nothing about the current one.
+local status = obj.status
+local generation = nil
+if type(obj.metadata) == "table" and type(obj.metadata.generation) == "number" then
+  generation = obj.metadata.generation
+end
+local observed = nil
+if type(status) == "table" and type(status.observedGeneration) == "number" then
+  observed = status.observedGeneration
+end
+if observed == nil or (generation ~= nil and observed < generation) then
+  hs.status = "Progressing"
+  if generation ~= nil then
+    hs.message = string.format("Waiting for the operator to observe generation %d", generation)
+  else
+    hs.message = "Waiting for the operator to report a status"
+  end
+  return hs
+end
+
+local stalled = findCondition(status, "Stalled")
+if stalled ~= nil and stalled.status == "True" then
+  hs.status = "Degraded"
+  hs.message = messageOf(stalled)
+  return hs
+end
+
+local ready = findCondition(status, "Ready")
+if ready ~= nil and ready.status == "True" then
+  hs.status = "Healthy"
+  hs.message = messageOf(ready)
+  return hs
+end
+
+local reconciling = findCondition(status, "Reconciling")
+if reconciling ~= nil and reconciling.status == "True" then
+  hs.status = "Progressing"
+  hs.message = messageOf(reconciling)
+  return hs
+end
+
+-- Ready=False with neither Reconciling nor Stalled: the operator is not working on it, so the
+-- False is a verdict, not a step on the way.
+if ready ~= nil and ready.status == "False" then
+  hs.status = "Degraded"
+  hs.message = messageOf(ready)
+  return hs
+end
+
+hs.status = "Progressing"
+if ready ~= nil then
+  hs.message = messageOf(ready)
+else
+  hs.message = "Waiting for the operator to report the Ready condition"
+end
+return hs
