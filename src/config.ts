@@ -109,8 +109,36 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-export function loadConfig(env: Record<string, string | undefined>): Config {
-  const parsed = ConfigSchema.safeParse(env);
+/** The settings that may be given as flags: `--watch-namespaces=a,b` sets WATCH_NAMESPACES. */
+export const SETTINGS = Object.keys(ConfigSchema.shape).filter((k) => k !== 'POD_NAMESPACE');
+
+/**
+ * Flags (`--log-level=debug` or `--log-level debug`) as settings; they win over the environment.
+ * An unknown flag or one without a value is a configuration error naming it.
+ */
+export function settingsFromFlags(argv: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const m = /^--([a-z][a-z0-9-]*)(?:=(.*))?$/.exec(arg);
+    if (!m)
+      throw new ConfigError(
+        `unexpected argument "${arg}": settings are --name=value flags or environment variables`,
+      );
+    const key = (m[1] as string).toUpperCase().replace(/-/g, '_');
+    if (!SETTINGS.includes(key))
+      throw new ConfigError(`unknown flag --${m[1]}; known: ${SETTINGS.map(flagOf).join(', ')}`);
+    const value = m[2] ?? argv[++i];
+    if (value === undefined) throw new ConfigError(`flag --${m[1]} needs a value`);
+    out[key] = value;
+  }
+  return out;
+}
+
+const flagOf = (setting: string) => `--${setting.toLowerCase().replace(/_/g, '-')}`;
+
+export function loadConfig(env: Record<string, string | undefined>, argv: readonly string[] = []): Config {
+  const parsed = ConfigSchema.safeParse({ ...env, ...settingsFromFlags(argv) });
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`invalid operator configuration: ${problems.join('; ')}`);

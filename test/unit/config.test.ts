@@ -134,3 +134,31 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ [name]: '0s' })).toThrow(ConfigError);
   });
 });
+
+describe('flags', () => {
+  it.each([
+    { argv: ['--watch-namespaces=a,b'], key: 'watchNamespaces', value: ['a', 'b'] },
+    { argv: ['--log-level', 'debug'], key: 'logLevel', value: 'debug' },
+    {
+      argv: ['--leader-elect=false'],
+      key: 'leaderElection',
+      value: expect.objectContaining({ enabled: false }),
+    },
+    { argv: ['--metrics-port=9090', '--health-port', '9091'], key: 'metricsPort', value: 9090 },
+  ])('$argv', ({ argv, key, value }) => {
+    expect(loadConfig({}, argv)).toMatchObject({ [key]: value });
+  });
+
+  it('win over the environment', () => {
+    expect(loadConfig({ LOG_LEVEL: 'warn' }, ['--log-level=error']).logLevel).toBe('error');
+  });
+
+  it.each([
+    { argv: ['--no-such-setting=1'], says: 'unknown flag --no-such-setting' },
+    { argv: ['--log-level'], says: 'flag --log-level needs a value' },
+    { argv: ['positional'], says: 'unexpected argument "positional"' },
+    { argv: ['--max-concurrent-reconciles=0'], says: 'MAX_CONCURRENT_RECONCILES: ' },
+  ])('refuses $argv', ({ argv, says }) => {
+    expect(() => loadConfig({}, argv)).toThrow(says);
+  });
+});
