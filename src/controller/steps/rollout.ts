@@ -82,6 +82,11 @@ export async function rollout(ctx: ReconcileContext): Promise<StepResult> {
   // writing status). Record it without a previous image we can no longer know.
   if (status.rollout?.version !== model.version) {
     status.rollout = { version: model.version, image: change.image, startedAt: ctx.now.toISOString() };
+    ctx.events.push({
+      type: 'Normal',
+      reason: 'RolloutStarted',
+      message: `Deployment "${target.name}" already runs version ${model.version}`,
+    });
   }
 
   ctx.phase = 'Verifying';

@@ -37,14 +37,15 @@ export async function runTests(ctx: ReconcileContext): Promise<StepResult> {
       if (!isConflict(err)) throw err;
       current = await batch.readNamespacedJob({ namespace, name });
     }
-    if (status.testJob !== name) {
-      ctx.events.push({
-        type: 'Normal',
-        reason: 'TestStarted',
-        message: `Started test Job "${name}" for version ${model.version}`,
-      });
-    }
-    status.testJob = name;
+  }
+  // The Event goes with the status write that first records this Job, so a write lost to a
+  // conflict or a crash after the create still announces it on the next reconcile.
+  if (status.testJob !== name) {
+    ctx.events.push({
+      type: 'Normal',
+      reason: 'TestStarted',
+      message: `Started test Job "${name}" for version ${model.version}`,
+    });
   }
   status.testJob = name;
 

@@ -326,6 +326,7 @@ function setup(opts: Options = {}) {
   const clock = { ms: START };
   const events: { type: string; reason: string; message: string }[] = [];
   const writes: Record<string, unknown>[] = [];
+  const conflicts = { next: 0 };
   const ecr = new FakeEcr();
   const apps = new FakeApps();
   const batch = new FakeBatch();
@@ -356,6 +357,13 @@ function setup(opts: Options = {}) {
     log: pino({ level: 'silent' }),
     statusPatcher: {
       patch: async (ref, _resourceVersion, current, desired) => {
+        if (conflicts.next > 0) {
+          conflicts.next--;
+          throw apiError(
+            409,
+            'the object has been modified; please apply your changes to the latest version',
+          );
+        }
         const patch = statusMergePatch(
           current,
           JSON.parse(JSON.stringify(desired)) as Record<string, unknown>,
@@ -390,6 +398,8 @@ function setup(opts: Options = {}) {
     kaniko,
     codebuild,
     eventReasons: () => events.map((e) => e.reason),
+    /** The next status write loses to someone else's (409), as after a concurrent update. */
+    conflictNextWrite: () => (conflicts.next = 1),
     annotate: (key: string, value: string) => {
       const m = store.get(KEY) as ModelDeployment;
       m.metadata.annotations = { ...m.metadata.annotations, [key]: value };
@@ -984,11 +994,11 @@ describe('reconciler pipeline: the serving Deployment', () => {
       startedAt: new Date(START).toISOString(),
     });
     expect(t.batch.created).toHaveLength(1); // straight to the tests
+    expect(t.eventReasons()).toContain('RolloutStarted');
   });
 
-  // BUG (src/controller/render/containerPatch.ts:50): the apiserver omits empty env values, so
-  // a variable set to '' never compares equal and the Deployment is patched on every reconcile;
-  // the rollout is never judged and the run never gets to its tests. Flip to it() once fixed.
+  // The apiserver omits empty env values; were '' not equal to a missing value, the Deployment
+  // would be patched on every reconcile and the rollout never judged.
   it('a deployment env var with an empty value still rolls out', async () => {
     const t = setup({
       spec: { deployment: { name: 'churn-api', container: 'api', env: { FEATURE_FLAG: '' } } },
@@ -1049,6 +1059,24 @@ describe('reconciler pipeline: tests', () => {
     expect(t.status().history?.map((r) => r.result)).toEqual(['Succeeded', 'Failed']);
   });
 
+  it('a status write lost after the test Job was created still announces it next time', async () => {
+    const t = setup();
+    t.ecr.push(TAG, DIGEST_A);
+    await t.reconcile();
+    t.apps.setRolledOut();
+    t.conflictNextWrite();
+    await t.reconcile(); // conflict: requeued soon
+    expect(t.batch.testJobs()).toHaveLength(1);
+    expect(t.eventReasons()).not.toContain('TestStarted');
+
+    await t.reconcile();
+    expect(t.batch.testJobs()).toHaveLength(1);
+    expect(t.status().testJob).toBe(t.batch.testJobs()[0]?.metadata?.name);
+    expect(t.eventReasons().filter((r) => r === 'TestStarted')).toHaveLength(1);
+    await t.reconcile();
+    expect(t.eventReasons().filter((r) => r === 'TestStarted')).toHaveLength(1);
+  });
+
   it('user test env is templated', async () => {
     const t = setup({
       spec: { test: { image: 'acme/churn-tests:1', env: { THRESHOLD: '0.8', RUN: '{runId}' } } },
@@ -1060,11 +1088,8 @@ describe('reconciler pipeline: tests', () => {
     ]);
   });
 
-  // BUG (src/controller/steps/runTests.ts:31-35): the test Job name depends on (version, image,
-  // retry token) only. After a failed test, fixing spec.test starts a new run (the spec hash
-  // changed), but that run finds the old failed Job under the same name (kept for
-  // ttlSecondsAfterFinished, 1h by default) and fails again without running the fixed tests.
-  // Flip to it() once the name also depends on the run's spec hash.
+  // The test Job name depends on the run's spec hash: the old failed Job (kept for
+  // ttlSecondsAfterFinished) must not stand in for the fixed tests.
   it('fixing spec.test after failed tests runs the fixed tests', async () => {
     const t = setup();
     await toRolledOutAndTesting(t);
@@ -1175,10 +1200,8 @@ describe('reconciler pipeline: the real KanikoBuilder over the Job store', () =>
     });
   });
 
-  // BUG (src/controller/steps/ensureImage.ts:65): the build hash (and so the Kaniko Job name,
-  // and the CodeBuild idempotency token) ignores the retry token. A retry re-creates the same
-  // Job name, gets 409, observes the old failed Job (kept 24h by its TTL) and fails at once
-  // without building. Flip to it() once the retry token is part of the build hash.
+  // The retry token is part of the build hash (the Kaniko Job name, the CodeBuild idempotency
+  // token): otherwise a retry would find the old failed Job (kept by its TTL) and fail at once.
   it('a retry after a failed build creates a new build Job', async () => {
     const t = setup({ realKaniko: true });
     await t.reconcile();

@@ -236,9 +236,7 @@ describe('containerPatch: JSON patch', () => {
 describe('containerPatch: what the apiserver gives back', () => {
   // The apiserver drops empty strings (`value` is omitempty): a variable set to '' reads back as
   // { name } alone. Comparing it with { name, value: '' } makes every reconcile patch again, so
-  // the rollout is never judged (see the report / the reconciler test of the same bug).
-  // BUG (src/controller/render/containerPatch.ts:50): flip to it() once sameEnv treats a missing
-  // value as ''.
+  // the rollout is never judged. sameEnv treats a missing value as ''.
   it('a variable with an empty value, as read back, is up to date', () => {
     const d = deployment([
       api(
