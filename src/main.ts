@@ -39,6 +39,7 @@ async function main(): Promise<void> {
         onStoppedLeading: () => process.exit(1),
       })
     : undefined;
+  metrics.leading = () => !elector || elector.isLeader;
 
   // Informers and the work queue run on unref'd timers and promises; the process lives until a
   // signal says otherwise, even while the apiserver is unreachable and nothing else is pending.

@@ -36,6 +36,14 @@ export class OperatorMetrics {
     registers: [this.registry],
     collect: (): void => this.queueDepth.set({ controller: 'modeldeployment' }, this.queueLength()),
   });
+  /** Read at scrape time; main points it at the leader elector. */
+  leading: () => boolean = () => true;
+  readonly leader: Gauge = new Gauge({
+    name: `${PREFIX}leader`,
+    help: '1 while this replica leads (or runs without leader election), 0 while it stands by.',
+    registers: [this.registry],
+    collect: (): void => this.leader.set(this.leading() ? 1 : 0),
+  });
   readonly watchRestarts = new Counter({
     name: `${PREFIX}watch_restarts_total`,
     help: 'Informer restarts after watch or list errors, or a silent watch.',

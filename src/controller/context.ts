@@ -47,8 +47,10 @@ export interface PipelineDeps {
 export interface ReconcileMetrics {
   phase(namespace: string, name: string, phase: Phase | undefined): void;
   forget(namespace: string, name: string): void;
-  step(step: 'build' | 'rollout' | 'test', result: 'succeeded' | 'failed', seconds: number): void;
+  step(step: PipelineStep, result: 'succeeded' | 'failed', seconds: number): void;
 }
+
+export type PipelineStep = 'build' | 'rollout' | 'test';
 
 export interface ReconcileDeps {
   metrics?: ReconcileMetrics;
@@ -69,6 +71,9 @@ export interface ReconcileContext {
   /** The phase of the step now running; becomes status.phase if the reconcile stops here. */
   phase: Phase;
   events: EventSpec[];
+  /** Finished steps to report to metrics, like events only once the status recording them is
+   * written: a write lost to a conflict repeats the step's verdict, never the observation. */
+  stepDurations: { step: PipelineStep; result: 'succeeded' | 'failed'; seconds: number }[];
   /** Earliest time any step wants to look again (e.g. the next MLflow poll). */
   requeueAfterMs: number | undefined;
   now: Date;
@@ -106,11 +111,11 @@ export function markStep(
 /** Reports how long a pipeline step took, from a start time recorded in status. */
 export function observeStep(
   ctx: ReconcileContext,
-  step: 'build' | 'rollout' | 'test',
+  step: PipelineStep,
   result: 'succeeded' | 'failed',
   startedAt: string | undefined,
 ): void {
   const started = startedAt ? Date.parse(startedAt) : NaN;
   if (!Number.isNaN(started))
-    ctx.deps.metrics?.step(step, result, Math.max(0, (ctx.now.getTime() - started) / 1000));
+    ctx.stepDurations.push({ step, result, seconds: Math.max(0, (ctx.now.getTime() - started) / 1000) });
 }

@@ -57,6 +57,7 @@ export function makeReconciler(deps: ReconcilerDeps): (key: string) => Promise<R
       status: structuredClone(md.status ?? {}),
       phase: 'Pending',
       events: [],
+      stepDurations: [],
       requeueAfterMs: undefined,
       now: deps.now(),
       log,
@@ -205,6 +206,7 @@ async function writeStatus(ctx: ReconcileContext, outcome: Outcome, deps: Reconc
   );
   if (!wrote) return;
   ctx.log.debug({ phase: after.phase }, 'Patched status');
+  for (const d of ctx.stepDurations) deps.metrics?.step(d.step, d.result, d.seconds);
   const target = { apiVersion: API_VERSION, kind: KIND, metadata: ctx.md.metadata };
   for (const e of [...ctx.events, ...transitionEvents(before, after)]) {
     await deps.events.record(target, e.type, e.reason, e.message);

@@ -2,11 +2,12 @@
 // leader on a Lease: only the leader reconciles; a SIGKILLed leader is replaced once its lease
 // expires (and no sooner), and the new leader carries on; a SIGTERMed leader hands the Lease
 // over at once.
+import { request } from 'undici';
 import { bed } from '../helpers/bed.js';
 import { applyCrd, createNamespace, deleteNamespace, kubectlOk } from '../helpers/kubectl.js';
 import { MlflowAdmin } from '../helpers/mlflowAdmin.js';
 import { applyMd, waitForMd } from '../helpers/modelDeployments.js';
-import { OperatorProcess } from '../helpers/operatorProcess.js';
+import { OperatorProcess, servedPorts } from '../helpers/operatorProcess.js';
 import { waitFor } from '../helpers/wait.js';
 
 const LEASE = 'mlflow-model-operator-leader';
@@ -54,6 +55,12 @@ function leadership(r: OperatorProcess): { identity: string; time: number } | un
   return entry ? { identity: entry.identity as string, time: entry.time as number } : undefined;
 }
 
+/** The replica's own view, as Prometheus scrapes it. */
+async function leaderGauge(r: OperatorProcess): Promise<string | undefined> {
+  const res = await request(`http://127.0.0.1:${servedPorts(r).metrics}/metrics`);
+  return (await res.body.text()).match(/^mlflow_operator_leader (\d)$/m)?.[1];
+}
+
 const becomesLeader = (r: OperatorProcess, timeoutMs: number) =>
   waitFor('a replica to become leader', async () => leadership(r), { timeoutMs, intervalMs: 50 });
 
@@ -94,6 +101,7 @@ test('of two replicas exactly one leads, and only the leader reconciles', async 
   expect(leadership(standby)).toBeUndefined();
   expect(reconciled(standby)).toBe(false);
   expect(leader.running && standby.running).toBe(true);
+  expect([await leaderGauge(leader), await leaderGauge(standby)]).toEqual(['1', '0']);
   expect((await getLease()).spec).toMatchObject({
     holderIdentity: identity,
     leaseDurationSeconds: 4,
@@ -122,6 +130,7 @@ test('SIGKILL of the leader: the standby takes over once the lease expired, and 
   expect((await getLease()).spec.leaseTransitions).toBe((before.leaseTransitions ?? 0) + 1);
   expect(before.holderIdentity).not.toBe(took.identity);
   expect(standby.logged('Started controller')).toBe(true);
+  expect(await leaderGauge(standby)).toBe('1');
 
   // The new leader follows a promotion in MLflow.
   const model = bed.modelName;

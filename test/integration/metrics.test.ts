@@ -63,6 +63,7 @@ test('metrics expose reconciles, queue, phases, pipeline steps, MLflow latency a
     /mlflow_operator_reconcile_duration_seconds_count\{controller="modeldeployment"\} [1-9]/,
   );
   expect(text).toMatch(/mlflow_operator_workqueue_depth\{controller="modeldeployment"\} \d+/);
+  expect(text).toMatch(/^mlflow_operator_leader 1$/m); // no election: it leads alone
   for (const step of ['build', 'rollout', 'test']) {
     expect(text).toMatch(
       new RegExp(

@@ -327,6 +327,7 @@ function setup(opts: Options = {}) {
   const events: { type: string; reason: string; message: string }[] = [];
   const writes: Record<string, unknown>[] = [];
   const conflicts = { next: 0 };
+  const steps: string[] = [];
   const ecr = new FakeEcr();
   const apps = new FakeApps();
   const batch = new FakeBatch();
@@ -352,6 +353,11 @@ function setup(opts: Options = {}) {
     registryFor: async () => registry,
     ...(opts.pipeline === false ? {} : { pipeline }),
     polls: new PollTracker(),
+    metrics: {
+      phase: () => undefined,
+      forget: () => undefined,
+      step: (step, result) => steps.push(`${step} ${result}`),
+    },
     now: () => new Date(clock.ms),
     fieldManager: FIELD_MANAGER,
     log: pino({ level: 'silent' }),
@@ -398,6 +404,8 @@ function setup(opts: Options = {}) {
     kaniko,
     codebuild,
     eventReasons: () => events.map((e) => e.reason),
+    /** Finished steps as metrics saw them. */
+    steps,
     /** The next status write loses to someone else's (409), as after a concurrent update. */
     conflictNextWrite: () => (conflicts.next = 1),
     annotate: (key: string, value: string) => {
@@ -1059,7 +1067,7 @@ describe('reconciler pipeline: tests', () => {
     expect(t.status().history?.map((r) => r.result)).toEqual(['Succeeded', 'Failed']);
   });
 
-  it('a status write lost after the test Job was created still announces it next time', async () => {
+  it('a status write lost after the rollout: the test Job is announced and the rollout measured once', async () => {
     const t = setup();
     t.ecr.push(TAG, DIGEST_A);
     await t.reconcile();
@@ -1068,13 +1076,16 @@ describe('reconciler pipeline: tests', () => {
     await t.reconcile(); // conflict: requeued soon
     expect(t.batch.testJobs()).toHaveLength(1);
     expect(t.eventReasons()).not.toContain('TestStarted');
+    expect(t.steps).toEqual([]);
 
     await t.reconcile();
     expect(t.batch.testJobs()).toHaveLength(1);
     expect(t.status().testJob).toBe(t.batch.testJobs()[0]?.metadata?.name);
     expect(t.eventReasons().filter((r) => r === 'TestStarted')).toHaveLength(1);
+    expect(t.steps).toEqual(['rollout succeeded']);
     await t.reconcile();
     expect(t.eventReasons().filter((r) => r === 'TestStarted')).toHaveLength(1);
+    expect(t.steps).toEqual(['rollout succeeded']);
   });
 
   it('user test env is templated', async () => {
