@@ -1,6 +1,7 @@
 // Runs the built operator (dist/main.js) as its own process, the way it runs in a Pod, so tests
 // can SIGKILL or SIGTERM it and start another.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { request } from 'undici';
 import { once } from 'node:events';
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,8 +11,9 @@ import { applyCrd, createNamespace, deleteNamespace } from './kubectl.js';
 import { waitFor } from './wait.js';
 
 export interface OperatorProcessOptions {
-  /** The log message start() waits for: "Started controller" by default. A replica that runs
-   * for leader election and may not lead waits for "Attempting to acquire leader lease". */
+  /** The log message start() waits for, before /readyz: "Started controller" by default. A
+   * replica that runs for leader election and may not lead waits for "Attempting to acquire
+   * leader lease". */
   readyLog?: string;
 }
 
@@ -25,6 +27,7 @@ export class OperatorProcess {
   ) {}
 
   async start(): Promise<void> {
+    const from = this.lines.length; // a restarted process: only its own lines count
     this.child = spawn(process.execPath, ['dist/main.js'], {
       env: {
         PATH: process.env.PATH ?? '',
@@ -64,14 +67,22 @@ export class OperatorProcess {
     collect(this.child.stdout);
     collect(this.child.stderr);
     const ready = this.options.readyLog ?? 'Started controller';
-    await waitFor(`the operator to log "${ready}"`, async () => this.logged(ready) || this.exited(), {
+    await waitFor(`the operator to log "${ready}"`, async () => this.logged(ready, from) || this.exited(), {
       timeoutMs: 30_000,
     });
     if (this.child.exitCode !== null) throw new Error(`operator exited at start:\n${this.lines.join('\n')}`);
+    // Ready as a kubelet would see it: caches synced (an informer may have had to retry its
+    // first list, e.g. right after the CRD was created), or standing by for the Lease.
+    const { health } = servedPorts(this);
+    await waitFor('the operator to answer /readyz with 200', async () => {
+      const res = await request(`http://127.0.0.1:${health}/readyz`).catch(() => undefined);
+      await res?.body.dump();
+      return res?.statusCode === 200;
+    });
   }
 
-  logged(msg: string): boolean {
-    return this.lines.some((l) => l.includes(`"msg":"${msg}"`));
+  logged(msg: string, fromLine = 0): boolean {
+    return this.lines.slice(fromLine).some((l) => l.includes(`"msg":"${msg}"`));
   }
 
   /** The parsed log lines with this message. */
@@ -121,9 +132,9 @@ export function operatorInNamespace(prefix: string): { ns: string; operator: Ope
   return env;
 }
 
-/** The ports an operator logged when it started serving probes and metrics. */
+/** The ports an operator (its latest process) logged when it started serving probes and metrics. */
 export function servedPorts(op: OperatorProcess): { health: number; metrics: number } {
-  const line = op.lines.find((l) => l.includes('"msg":"Serving probes and metrics"'));
+  const line = op.lines.findLast((l) => l.includes('"msg":"Serving probes and metrics"'));
   if (!line) throw new Error('the operator has not logged its probe and metrics ports');
   const entry = JSON.parse(line) as { healthPort: number; metricsPort: number };
   return { health: entry.healthPort, metrics: entry.metricsPort };
