@@ -334,19 +334,10 @@ class Stream {
   }
 }
 
-/** kubectl rollout status's rules: done when the new spec is observed and every replica is an
- * updated, available one (no old replicas left). */
-function rolledOut(d) {
-  const s = d.status ?? {};
-  const wanted = d.spec?.replicas ?? 1;
-  const updated = s.updatedReplicas ?? 0;
-  return (
-    (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) &&
-    updated >= wanted &&
-    (s.replicas ?? 0) <= updated &&
-    (s.availableReplicas ?? 0) >= updated
-  );
-}
+/** kubectl rollout status's rules, as the operator judges them (dist/…/judgeRollout.js, loaded
+ * by main() once dist/ is known to exist). */
+let judgeRollout;
+const rolledOut = (d) => judgeRollout(d).kind === 'done';
 
 const trueCondition = (obj, type) =>
   obj.status?.conditions?.find((c) => c.type === type && c.status === 'True');
@@ -361,7 +352,6 @@ class Run {
     this.build = {};
     this.rollout = {};
     this.test = {};
-    this.phases = [];
     this.notes = [];
     this.baseGeneration = undefined;
     this.settled = false;
@@ -534,7 +524,6 @@ class Observer {
     if (!run || type === 'DELETED') return;
     run.lastStatus = md.status;
     const phase = md.status?.phase;
-    if (phase && phase !== run.phases.at(-1)?.[0]) run.phases.push([phase, t]);
     if (
       phase === 'Succeeded' &&
       run.tSucceeded === undefined &&
@@ -640,47 +629,23 @@ function report({ o, runs, facts, observer, namespace }) {
   );
   out();
   out(`Summary over ${f.length} run(s):`);
-  const row = (name, xs, fmt) => [name, fmt(median(xs)), fmt(Math.min(...xs)), fmt(Math.max(...xs))];
+  const stats = (name, key, fmt) => {
+    const xs = f.map((x) => x[key]);
+    return [name, fmt(median(xs)), fmt(Math.min(...xs)), fmt(Math.max(...xs))];
+  };
+  const summary = [
+    ['total ms', 'total', ms],
+    ['work ms', 'work', ms],
+    ['  build ms', 'build', ms],
+    ['  rollout ms', 'rollout', ms],
+    ['  test ms', 'test', ms],
+    ['overhead ms', 'overhead', ms],
+    ['overhead %', 'pct', pct],
+  ];
   out(
     table(
       ['', 'median', 'min', 'max'],
-      [
-        row(
-          'total ms',
-          f.map((x) => x.total),
-          ms,
-        ),
-        row(
-          'work ms',
-          f.map((x) => x.work),
-          ms,
-        ),
-        row(
-          '  build ms',
-          f.map((x) => x.build),
-          ms,
-        ),
-        row(
-          '  rollout ms',
-          f.map((x) => x.rollout),
-          ms,
-        ),
-        row(
-          '  test ms',
-          f.map((x) => x.test),
-          ms,
-        ),
-        row(
-          'overhead ms',
-          f.map((x) => x.overhead),
-          ms,
-        ),
-        row(
-          'overhead %',
-          f.map((x) => x.pct),
-          pct,
-        ),
-      ],
+      summary.map(([name, key, fmt]) => stats(name, key, fmt)),
     ),
   );
   out(
@@ -735,6 +700,7 @@ async function main() {
   assertLoopback('MOTO_URL', bed.motoUrl);
   if (!existsSync(join(repoRoot, 'dist', 'main.js')))
     throw new BenchError('dist/main.js is missing: run npm run build first');
+  ({ judgeRollout } = await import('../dist/controller/policies/judgeRollout.js'));
 
   const core = kc.makeApiClient(CoreV1Api);
   const apps = kc.makeApiClient(AppsV1Api);

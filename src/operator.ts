@@ -110,7 +110,8 @@ export class Operator {
         ) as SupervisedInformer<KubernetesObject>,
       );
     }
-    const ecr = new EcrRegistry({ ...(config.awsEndpoint ? { endpoint: config.awsEndpoint } : {}) });
+    const aws = config.awsEndpoint ? { endpoint: config.awsEndpoint } : {};
+    const ecr = new EcrRegistry(aws);
     const reconcile = makeReconciler({
       get: (key) => this.get(key),
       statusPatcher: new StatusPatcher(objects, config.fieldManager),
@@ -128,9 +129,7 @@ export class Operator {
         ecr,
         builders: {
           kaniko: new KanikoBuilder(batch, core),
-          codebuild: new CodeBuildBuilder(ecr, {
-            ...(config.awsEndpoint ? { endpoint: config.awsEndpoint } : {}),
-          }),
+          codebuild: new CodeBuildBuilder(ecr, aws),
         },
         apps,
         batch,

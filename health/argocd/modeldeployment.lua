@@ -1,7 +1,9 @@
 -- Argo CD health check for mlops.healthpredict.io/ModelDeployment (docs/health.md).
 -- Reads the kstatus conditions the operator writes: Ready, Reconciling, Stalled and
 -- status.observedGeneration. Plain Lua 5.1, as Argo CD runs it (gopher-lua).
-local hs = {}
+local function verdict(health, message)
+  return { status = health, message = message }
+end
 
 local function findCondition(status, conditionType)
   if type(status) ~= "table" or type(status.conditions) ~= "table" then
@@ -28,9 +30,7 @@ end
 -- Suspended first: a suspended object is not reconciled, so its status never catches up with
 -- the generation that set spec.suspend.
 if type(obj.spec) == "table" and obj.spec.suspend == true then
-  hs.status = "Suspended"
-  hs.message = "Reconciliation is suspended (spec.suspend is true)"
-  return hs
+  return verdict("Suspended", "Reconciliation is suspended (spec.suspend is true)")
 end
 
 -- A status computed for an older spec says nothing about the current one.
@@ -44,48 +44,34 @@ if type(status) == "table" and type(status.observedGeneration) == "number" then
   observed = status.observedGeneration
 end
 if observed == nil or (generation ~= nil and observed < generation) then
-  hs.status = "Progressing"
   if generation ~= nil then
-    hs.message = string.format("Waiting for the operator to observe generation %d", generation)
-  else
-    hs.message = "Waiting for the operator to report a status"
+    return verdict("Progressing", string.format("Waiting for the operator to observe generation %d", generation))
   end
-  return hs
+  return verdict("Progressing", "Waiting for the operator to report a status")
 end
 
 local stalled = findCondition(status, "Stalled")
 if stalled ~= nil and stalled.status == "True" then
-  hs.status = "Degraded"
-  hs.message = messageOf(stalled)
-  return hs
+  return verdict("Degraded", messageOf(stalled))
 end
 
 local ready = findCondition(status, "Ready")
 if ready ~= nil and ready.status == "True" then
-  hs.status = "Healthy"
-  hs.message = messageOf(ready)
-  return hs
+  return verdict("Healthy", messageOf(ready))
 end
 
 local reconciling = findCondition(status, "Reconciling")
 if reconciling ~= nil and reconciling.status == "True" then
-  hs.status = "Progressing"
-  hs.message = messageOf(reconciling)
-  return hs
+  return verdict("Progressing", messageOf(reconciling))
 end
 
 -- Ready=False with neither Reconciling nor Stalled: the operator is not working on it, so the
 -- False is a verdict, not a step on the way.
 if ready ~= nil and ready.status == "False" then
-  hs.status = "Degraded"
-  hs.message = messageOf(ready)
-  return hs
+  return verdict("Degraded", messageOf(ready))
 end
 
-hs.status = "Progressing"
 if ready ~= nil then
-  hs.message = messageOf(ready)
-else
-  hs.message = "Waiting for the operator to report the Ready condition"
+  return verdict("Progressing", messageOf(ready))
 end
-return hs
+return verdict("Progressing", "Waiting for the operator to report the Ready condition")

@@ -27,3 +27,8 @@ export interface Builder {
 }
 
 export const DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+/** What every build is told about the model, whatever the builder: the exact version. */
+export function modelBuildArgs(model: ResolvedModel): Record<string, string> {
+  return { MODEL_URI: model.uri, MODEL_NAME: model.name, MODEL_VERSION: model.version };
+}

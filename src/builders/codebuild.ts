@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { regionalClients, type AwsClientOptions } from '../clients/awsClients.js';
 import type { EcrRegistry } from '../clients/ecr.js';
 import { renderMap } from '../controller/render/template.js';
-import { DIGEST, type Builder, type BuildRequest, type BuildState } from './builder.js';
+import { DIGEST, modelBuildArgs, type Builder, type BuildRequest, type BuildState } from './builder.js';
 
 export class CodeBuildBuilder implements Builder {
   readonly kind = 'codebuild' as const;
@@ -30,14 +30,11 @@ export class CodeBuildBuilder implements Builder {
   async start(req: BuildRequest): Promise<string> {
     const { md, model, repo, tag } = req;
     const build = md.spec.build!;
-    const values = { name: model.name, version: model.version, runId: model.runId };
     const env = {
       IMAGE_REPO: repo.uri,
       IMAGE_TAG: tag,
-      MODEL_URI: model.uri,
-      MODEL_NAME: model.name,
-      MODEL_VERSION: model.version,
-      ...renderMap(build.buildArgs, values),
+      ...modelBuildArgs(model),
+      ...renderMap(build.buildArgs, model),
     };
     const out = await this.client(repo.region).send(
       new StartBuildCommand({
@@ -61,9 +58,17 @@ export class CodeBuildBuilder implements Builder {
     const out = await this.client(req.repo.region).send(new BatchGetBuildsCommand({ ids: [id] }));
     const build = out.builds?.find((b) => b.id === id);
     if (!build) return { phase: 'Missing' };
-    return codeBuildOutcome(id, build, await this.ecr.digestOfTag(req.repo, req.tag));
+    // ECR is only asked when its answer counts: a success that exported no usable digest.
+    const registryDigest =
+      build.buildStatus === 'SUCCEEDED' && !DIGEST.test(exportedDigest(build) ?? '')
+        ? await this.ecr.digestOfTag(req.repo, req.tag)
+        : undefined;
+    return codeBuildOutcome(id, build, registryDigest);
   }
 }
+
+const exportedDigest = (build: Build) =>
+  build.exportedEnvironmentVariables?.find((v) => v.name === 'IMAGE_DIGEST')?.value?.trim();
 
 /** A CodeBuild build as a build result; `registryDigest` is what ECR has for the tag. Pure. */
 export function codeBuildOutcome(id: string, build: Build, registryDigest: string | undefined): BuildState {
@@ -75,9 +80,7 @@ export function codeBuildOutcome(id: string, build: Build, registryDigest: strin
         message: `CodeBuild build "${id}" is in phase ${build.currentPhase ?? 'unknown'}`,
       };
     case 'SUCCEEDED': {
-      const exported = build.exportedEnvironmentVariables
-        ?.find((v) => v.name === 'IMAGE_DIGEST')
-        ?.value?.trim();
+      const exported = exportedDigest(build);
       const digest = exported && DIGEST.test(exported) ? exported : registryDigest;
       if (digest) return { phase: 'Succeeded', digest };
       return {

@@ -2,6 +2,7 @@
 // so a restarted operator finds the Job it created instead of starting a second build. The
 // digest comes back in the container's termination message (--digest-file=/dev/termination-log).
 import type { BatchV1Api, CoreV1Api, V1Job, V1Pod } from '@kubernetes/client-node';
+import { failedCondition, jobPods, jobState, terminatedContainers, type JobState } from '../runtime/jobs.js';
 import { isConflict, isNotFound } from '../runtime/kubeErrors.js';
 import { KANIKO_CONTAINER, renderBuildJob } from '../controller/render/buildJob.js';
 import { DIGEST, type Builder, type BuildRequest, type BuildState } from './builder.js';
@@ -42,21 +43,8 @@ export class KanikoBuilder implements Builder {
     }
     const state = jobState(job);
     if (state === 'Running') return { phase: 'Running', message: `build Job "${name}" is running` };
-    const pods = await this.core.listNamespacedPod({
-      namespace,
-      labelSelector: `batch.kubernetes.io/job-name=${name}`,
-    });
-    return buildOutcome(name, state, job, pods.items);
+    return buildOutcome(name, state, job, await jobPods(this.core, namespace, name));
   }
-}
-
-export type JobState = 'Running' | 'Complete' | 'Failed';
-
-export function jobState(job: V1Job): JobState {
-  const done = (type: string) => job.status?.conditions?.some((c) => c.type === type && c.status === 'True');
-  if (done('Complete')) return 'Complete';
-  if (done('Failed')) return 'Failed';
-  return 'Running';
 }
 
 /** A finished build Job and its Pods as a build result. Pure. */
@@ -66,11 +54,7 @@ export function buildOutcome(
   job: V1Job,
   pods: V1Pod[],
 ): BuildState {
-  const terminated = pods
-    .flatMap((p) => p.status?.containerStatuses ?? [])
-    .filter((c) => c.name === KANIKO_CONTAINER)
-    .map((c) => c.state?.terminated)
-    .filter((t) => t !== undefined);
+  const terminated = terminatedContainers(pods, KANIKO_CONTAINER);
   if (state === 'Complete') {
     const digest = terminated.find((t) => t.exitCode === 0)?.message?.trim() ?? '';
     if (DIGEST.test(digest)) return { phase: 'Succeeded', digest };
@@ -80,7 +64,7 @@ export function buildOutcome(
       message: `build Job "${name}" completed without an image digest in its termination message`,
     };
   }
-  const condition = job.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
+  const condition = failedCondition(job);
   const log = terminated.find((t) => t.exitCode !== 0)?.message?.trim();
   const why = [condition?.reason, condition?.message, log].filter(Boolean).join(': ');
   return {

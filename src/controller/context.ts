@@ -2,6 +2,7 @@
 import type { AppsV1Api, BatchV1Api, CoreV1Api } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { setCondition } from '../runtime/conditions.js';
+import { Stalling } from '../runtime/errors.js';
 import type { Builder } from '../builders/builder.js';
 import type { EcrRegistry } from '../clients/ecr.js';
 import type {
@@ -118,4 +119,14 @@ export function observeStep(
   const started = startedAt ? Date.parse(startedAt) : NaN;
   if (!Number.isNaN(started))
     ctx.stepDurations.push({ step, result, seconds: Math.max(0, (ctx.now.getTime() - started) / 1000) });
+}
+
+/** The clients of the build → rollout → test steps; an operator started without them stalls. */
+export function pipelineDeps(ctx: ReconcileContext): PipelineDeps {
+  if (!ctx.deps.pipeline)
+    throw new Stalling(
+      'PipelineUnavailable',
+      'this operator was started without AWS and Kubernetes clients for the pipeline',
+    );
+  return ctx.deps.pipeline;
 }

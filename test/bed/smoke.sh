@@ -31,7 +31,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-job() { # job NAME LABELS ANNOTATIONS
+# job NAME LABELS ANNOTATIONS [CONTAINER]: a Job with one fake container unless one is given.
+job() {
   K apply -f - >/dev/null <<EOF
 apiVersion: batch/v1
 kind: Job
@@ -43,7 +44,7 @@ spec:
     spec:
       restartPolicy: Never
       terminationGracePeriodSeconds: 0
-      containers: [{name: main, image: fake}]
+      containers: [${4:-"{name: main, image: fake}"}]
 EOF
 }
 
@@ -52,35 +53,12 @@ build() {
   local name=$1 a args=""
   shift
   for a in "$@"; do args="$args, \"$a\""; done
-  K apply -f - >/dev/null <<EOF
-apiVersion: batch/v1
-kind: Job
-metadata: {name: $name}
-spec:
-  backoffLimit: 0
-  template:
-    metadata: {labels: {app.kubernetes.io/component: image-build}}
-    spec:
-      restartPolicy: Never
-      terminationGracePeriodSeconds: 0
-      containers: [{name: kaniko, image: gcr.io/kaniko-project/executor, args: [${args#, }]}]
-EOF
+  job "$name" "app.kubernetes.io/component: image-build" "" \
+    "{name: kaniko, image: gcr.io/kaniko-project/executor, args: [${args#, }]}"
 }
 
 model_test() { # model_test NAME ENV (a YAML list of {name, value})
-  K apply -f - >/dev/null <<EOF
-apiVersion: batch/v1
-kind: Job
-metadata: {name: $1}
-spec:
-  backoffLimit: 0
-  template:
-    metadata: {labels: {app.kubernetes.io/component: model-test}}
-    spec:
-      restartPolicy: Never
-      terminationGracePeriodSeconds: 0
-      containers: [{name: test, image: fake, env: $2}]
-EOF
+  job "$1" "app.kubernetes.io/component: model-test" "" "{name: test, image: fake, env: $2}"
 }
 
 # terminated JOB: "<exit code> <termination message>" of the Job's pod.
@@ -102,8 +80,7 @@ K wait --for=condition=Complete job/ok --timeout=60s >/dev/null
 step "Job with label testbed.example.com/outcome=fail fails with exit code 1"
 job broken "testbed.example.com/outcome: fail" ""
 K wait --for=condition=Failed job/broken --timeout=60s >/dev/null
-code="$(K get pods -l job-name=broken -o jsonpath='{.items[0].status.containerStatuses[0].state.terminated.exitCode}')"
-[ "$code" = 1 ] || { echo "expected exit code 1, got '$code'" >&2; exit 1; }
+expect "broken" "$(terminated broken)" "1 *"
 
 step "Job with annotation testbed.example.com/run-duration=3s completes after >= 3 s"
 start=$(date +%s)

@@ -16,16 +16,19 @@ export interface Health {
   message: string;
 }
 
-/** The health Argo CD would show for `obj` (an object, or the JSON `kubectl get -o json` printed). */
-export function argocdHealth(obj: unknown, script = HEALTH_SCRIPT): Health {
-  const input = typeof obj === 'string' ? obj : JSON.stringify(obj);
-  const r = spawnSync(LUA, [HARNESS, script], { input, encoding: 'utf8', timeout: 10_000 });
+/** The health Argo CD would show for `obj`. */
+export function argocdHealth(obj: unknown): Health {
+  const r = spawnSync(LUA, [HARNESS, HEALTH_SCRIPT], {
+    input: JSON.stringify(obj),
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
   if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT')
     throw new Error(`${LUA} is not installed: ${INSTALL_HINT}`);
   if (r.error) throw r.error;
   if (r.status !== 0) {
     const hint = /module 'cjson' not found/.test(r.stderr) ? `\nlua-cjson is missing: ${INSTALL_HINT}` : '';
-    throw new Error(`${LUA} ${HARNESS} ${script} exited ${r.status}: ${r.stderr}${hint}`);
+    throw new Error(`${LUA} ${HARNESS} ${HEALTH_SCRIPT} exited ${r.status}: ${r.stderr}${hint}`);
   }
   const line = r.stdout.replace(/\n$/, '');
   const tab = line.indexOf('\t');

@@ -8,26 +8,21 @@ import {
   PutImageCommand,
 } from '@aws-sdk/client-ecr';
 import { createHash } from 'node:crypto';
+import { bed } from './bed.js';
 
-export const ACCOUNT = '123456789012';
-export const REGION = 'us-east-1';
+const ACCOUNT = '123456789012';
+const REGION = 'us-east-1';
 export const registryHost = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`;
-
-function motoUrl(): string {
-  const url = process.env.MOTO_URL;
-  if (!url) throw new Error('MOTO_URL is not set: run integration tests through test/bed/with-bed.sh');
-  return url;
-}
 
 const common = () => ({
   region: REGION,
-  endpoint: motoUrl(),
+  endpoint: bed.motoUrl,
   credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
   maxAttempts: 1,
 });
 
-export const ecr = () => new ECRClient(common());
-export const codebuild = () => new CodeBuildClient(common());
+const ecr = () => new ECRClient(common());
+const codebuild = () => new CodeBuildClient(common());
 
 export async function createRepository(name: string): Promise<void> {
   await ecr().send(new CreateRepositoryCommand({ repositoryName: name }));

@@ -22,6 +22,14 @@ export const bed = {
   get mlflowUri() {
     return required('MLFLOW_TRACKING_URI');
   },
+  /** Where the bed's binaries are (helm, kubectl, …). */
+  get bin() {
+    return required('BED_BIN');
+  },
+  /** moto's ECR and CodeBuild. */
+  get motoUrl() {
+    return required('MOTO_URL');
+  },
   get venv() {
     return required('BED_VENV');
   },

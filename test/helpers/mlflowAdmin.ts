@@ -69,6 +69,15 @@ export class MlflowAdmin {
     return { version, runId: info.run_id };
   }
 
+  /** A registered model of its own (`<prefix>-<time>`) with version 1 behind alias champion. */
+  async createChampion(prefix: string): Promise<{ name: string; version: string; runId: string }> {
+    const name = `${prefix}-${Date.now().toString(36)}`;
+    await this.createModel(name);
+    const { version, runId } = await this.createRunVersion(name);
+    await this.setAlias(name, 'champion', version);
+    return { name, version, runId };
+  }
+
   async getVersion(name: string, version: string): Promise<VersionInfo> {
     const r = await this.call('GET', '/model-versions/get', { name, version });
     return r.model_version as VersionInfo;

@@ -32,6 +32,12 @@ export function condition(md: MdObject, type: string) {
   return md.status?.conditions?.find((c) => c.type === type);
 }
 
+// Predicates for waitForMd.
+export const isStalled = (md: MdObject) => condition(md, 'Stalled')?.status === 'True';
+/** The run for `version` finished and succeeded. */
+export const succeededAt = (version: string) => (md: MdObject) =>
+  md.status?.phase === 'Succeeded' && md.status.currentRun?.version === version;
+
 /** Waits until the status satisfies `check`; returns the object. On timeout the error shows
  * the last status seen. */
 export async function waitForMd(
@@ -56,6 +62,26 @@ export async function waitForMd(
       cause: err,
     });
   }
+}
+
+/** The Jobs the operator made for ModelDeployment `md` with this component label (image-build,
+ * model-test), as JSON objects. */
+export async function childJobs<J = Record<string, unknown>>(
+  namespace: string,
+  component: string,
+  md: string,
+): Promise<J[]> {
+  const out = await kubectlOk([
+    '-n',
+    namespace,
+    'get',
+    'jobs',
+    '-l',
+    `app.kubernetes.io/component=${component},app.kubernetes.io/instance=${md}`,
+    '-o',
+    'json',
+  ]);
+  return (JSON.parse(out) as { items: J[] }).items;
 }
 
 export async function requestReconcile(namespace: string, name: string): Promise<void> {

@@ -92,10 +92,6 @@ export class OperatorProcess {
       .map((l) => JSON.parse(l) as Record<string, unknown>);
   }
 
-  get pid(): number | undefined {
-    return this.child?.pid;
-  }
-
   get running(): boolean {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
@@ -134,8 +130,8 @@ export function operatorInNamespace(prefix: string): { ns: string; operator: Ope
 
 /** The ports an operator (its latest process) logged when it started serving probes and metrics. */
 export function servedPorts(op: OperatorProcess): { health: number; metrics: number } {
-  const line = op.lines.findLast((l) => l.includes('"msg":"Serving probes and metrics"'));
-  if (!line) throw new Error('the operator has not logged its probe and metrics ports');
-  const entry = JSON.parse(line) as { healthPort: number; metricsPort: number };
+  const entry = op.entries('Serving probes and metrics').at(-1) as
+    { healthPort: number; metricsPort: number } | undefined;
+  if (!entry) throw new Error('the operator has not logged its probe and metrics ports');
   return { health: entry.healthPort, metrics: entry.metricsPort };
 }

@@ -5,17 +5,21 @@ import { once } from 'node:events';
 import { kubectlOk } from '../helpers/kubectl.js';
 import { MlflowAdmin } from '../helpers/mlflowAdmin.js';
 import { MlflowServer, freePort } from '../helpers/mlflowServer.js';
-import { applyMd, condition, eventsFor, getMd, waitForMd } from '../helpers/modelDeployments.js';
+import { applyMd, condition, eventsFor, getMd, isStalled, waitForMd } from '../helpers/modelDeployments.js';
 import { operatorInNamespace } from '../helpers/operatorProcess.js';
 
 const admin = { username: 'admin', password: 'an-admin-password-4-tests' };
 const env = operatorInNamespace('creds');
 
 async function applySecret(name: string, data: Record<string, string>): Promise<void> {
-  const stringData = Object.fromEntries(Object.entries(data));
   await kubectlOk(
     ['apply', '-f', '-'],
-    JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: env.ns }, stringData }),
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name, namespace: env.ns },
+      stringData: data,
+    }),
   );
 }
 
@@ -56,12 +60,7 @@ describe('basic auth against mlflow server --app-name basic-auth', () => {
       model: { name: 'secured', alias: 'champion', pollInterval: '10s' },
       registry: { trackingUri: uri, credentialsSecretRef: { name: 'mlflow-wrong' } },
     });
-    const md = await waitForMd(
-      env.ns,
-      'basic-wrong',
-      'Stalled',
-      (m) => condition(m, 'Stalled')?.status === 'True',
-    );
+    const md = await waitForMd(env.ns, 'basic-wrong', 'Stalled', isStalled);
     expect(condition(md, 'Stalled')).toMatchObject({ reason: 'RegistryUnauthorized' });
     expect(condition(md, 'Stalled')?.message).toContain('MLflow answered 401');
     expect(condition(md, 'Stalled')?.message).toContain('check the credentials Secret');
@@ -79,12 +78,7 @@ describe('basic auth against mlflow server --app-name basic-auth', () => {
       model: { name: 'secured', alias: 'champion', pollInterval: '10s' },
       registry: { trackingUri: uri, credentialsSecretRef: { name: 'mlflow-half' } },
     });
-    const md = await waitForMd(
-      env.ns,
-      'basic-half',
-      'Stalled',
-      (m) => condition(m, 'Stalled')?.status === 'True',
-    );
+    const md = await waitForMd(env.ns, 'basic-half', 'Stalled', isStalled);
     expect(condition(md, 'Stalled')).toMatchObject({ reason: 'InvalidCredentialsSecret' });
     expect(condition(md, 'Stalled')?.message).toContain('basic auth needs both');
   });

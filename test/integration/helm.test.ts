@@ -3,15 +3,14 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { kubectl, kubectlOk } from '../helpers/kubectl.js';
+import { bed } from '../helpers/bed.js';
+import { deleteNamespace, kubectlOk } from '../helpers/kubectl.js';
 
 const CHART = 'charts/mlflow-model-operator';
 const NS = 'mlflow-model-operator';
 
 function helm(args: string[]): { code: number; stdout: string; stderr: string } {
-  const bin = process.env.BED_BIN;
-  if (!bin) throw new Error('BED_BIN is not set: run integration tests through test/bed/with-bed.sh');
-  const r = spawnSync(join(bin, 'helm'), args, { encoding: 'utf8' });
+  const r = spawnSync(join(bed.bin, 'helm'), args, { encoding: 'utf8' });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -91,7 +90,7 @@ test('helm install works on the bed', async () => {
     '--timeout',
     '90s',
     '--kubeconfig',
-    process.env.KUBECONFIG ?? '',
+    bed.kubeconfig,
   ]);
   try {
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
@@ -110,7 +109,7 @@ test('helm install works on the bed', async () => {
     };
     expect(deployment.status.readyReplicas).toBe(2);
   } finally {
-    helm(['uninstall', release, '-n', namespace, '--kubeconfig', process.env.KUBECONFIG ?? '']);
-    await kubectl(['delete', 'namespace', namespace, '--wait=false']);
+    helm(['uninstall', release, '-n', namespace, '--kubeconfig', bed.kubeconfig]);
+    await deleteNamespace(namespace);
   }
 });

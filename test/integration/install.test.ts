@@ -1,14 +1,14 @@
 // Installing with `kubectl apply -k`, and the operator running under its own ServiceAccount so
 // the apiserver enforces the shipped RBAC: the pipeline completes with no RBAC error, and a verb
 // taken away is caught with a Stalled condition that names it.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bed } from '../helpers/bed.js';
+import { bed, kubeConfig } from '../helpers/bed.js';
 import { registryHost } from '../helpers/aws.js';
 import { applyCrd, createNamespace, deleteNamespace, kubectl, kubectlOk } from '../helpers/kubectl.js';
 import { MlflowAdmin } from '../helpers/mlflowAdmin.js';
-import { applyMd, condition, waitForMd } from '../helpers/modelDeployments.js';
+import { applyMd, condition, isStalled, succeededAt, waitForMd } from '../helpers/modelDeployments.js';
 import { OperatorProcess } from '../helpers/operatorProcess.js';
 import { createServingDeployment } from '../helpers/serving.js';
 
@@ -21,9 +21,7 @@ async function serviceAccountKubeconfig(): Promise<string> {
   const token = (
     await kubectlOk(['-n', OPERATOR_NS, 'create', 'token', 'mlflow-model-operator', '--duration=1h'])
   ).trim();
-  const admin = readFileSync(bed.kubeconfig, 'utf8');
-  const server = /server: *"?([^"\s]+)"?/.exec(admin)?.[1];
-  const ca = /certificate-authority: *"?([^"\s]+)"?/.exec(admin)?.[1];
+  const { server, caFile: ca } = kubeConfig().getCurrentCluster()!;
   const file = join(mkdtempSync(join(tmpdir(), 'sa-kubeconfig-')), 'kubeconfig');
   writeFileSync(
     file,
@@ -40,11 +38,7 @@ async function serviceAccountKubeconfig(): Promise<string> {
 }
 
 async function pipelineSpec(prefix: string) {
-  const mlflow = new MlflowAdmin(bed.mlflowUri);
-  const name = `${prefix}-${Date.now().toString(36)}`;
-  await mlflow.createModel(name);
-  const { version } = await mlflow.createRunVersion(name);
-  await mlflow.setAlias(name, 'champion', version);
+  const { name, version } = await new MlflowAdmin(bed.mlflowUri).createChampion(prefix);
   return {
     version,
     spec: {
@@ -108,13 +102,7 @@ test('under its ServiceAccount the operator completes the pipeline with no RBAC 
   const { version, spec } = await pipelineSpec('rbac');
   await createServingDeployment(ns, 'api-rbac');
   await applyMd(ns, 'rbac', spec);
-  const md = await waitForMd(
-    ns,
-    'rbac',
-    'Succeeded',
-    (m) => m.status?.phase === 'Succeeded' && m.status.currentRun?.version === version,
-    90_000,
-  );
+  const md = await waitForMd(ns, 'rbac', 'Succeeded', succeededAt(version), 90_000);
   expect(condition(md, 'Ready')?.status).toBe('True');
   // (Another test's namespace being deleted refuses writes with 403 NamespaceTerminating: not RBAC.)
   expect(operator.lines.filter((l) => /forbidden/i.test(l) && !/being terminated/i.test(l))).toEqual([]);
@@ -139,13 +127,7 @@ test('a verb missing from the ClusterRole is caught: Stalled Forbidden, naming i
   const { spec } = await pipelineSpec('norbac');
   await createServingDeployment(ns, 'api-norbac');
   await applyMd(ns, 'norbac', spec);
-  const md = await waitForMd(
-    ns,
-    'norbac',
-    'Stalled',
-    (m) => condition(m, 'Stalled')?.status === 'True',
-    90_000,
-  );
+  const md = await waitForMd(ns, 'norbac', 'Stalled', isStalled, 90_000);
   expect(condition(md, 'Stalled')).toMatchObject({ reason: 'Forbidden' });
   expect(condition(md, 'Stalled')?.message).toMatch(/cannot patch resource "deployments"/);
   expect(condition(md, 'Stalled')?.message).toContain("grant the operator's ServiceAccount this permission");

@@ -22,11 +22,7 @@ test('health endpoints answer', async () => {
 });
 
 test('metrics expose reconciles, queue, phases, pipeline steps, MLflow latency and watch restarts', async () => {
-  const mlflow = new MlflowAdmin(bed.mlflowUri);
-  const name = `metrics-${Date.now().toString(36)}`;
-  await mlflow.createModel(name);
-  const { version } = await mlflow.createRunVersion(name);
-  await mlflow.setAlias(name, 'champion', version);
+  const { name } = await new MlflowAdmin(bed.mlflowUri).createChampion('metrics');
   await createServingDeployment(env.ns, 'api-metrics');
   await applyMd(env.ns, 'scraped', {
     model: { name, alias: 'champion', pollInterval: '10s' },

@@ -13,12 +13,16 @@ import { kubectlOk } from '../helpers/kubectl.js';
 import { MlflowAdmin } from '../helpers/mlflowAdmin.js';
 import {
   applyMd,
+  childJobs,
   condition,
   eventsFor,
   getMd,
-  waitForMd,
+  isStalled,
   type MdObject,
+  succeededAt,
+  waitForMd,
 } from '../helpers/modelDeployments.js';
+import { waitFor } from '../helpers/wait.js';
 import { operatorInNamespace } from '../helpers/operatorProcess.js';
 import { createServingDeployment, getDeployment } from '../helpers/serving.js';
 
@@ -49,26 +53,11 @@ interface Job {
   };
 }
 
-async function jobs(component: string, md: string): Promise<Job[]> {
-  const out = await kubectlOk([
-    '-n',
-    env.ns,
-    'get',
-    'jobs',
-    '-l',
-    `app.kubernetes.io/component=${component},app.kubernetes.io/instance=${md}`,
-    '-o',
-    'json',
-  ]);
-  return (JSON.parse(out) as { items: Job[] }).items;
-}
+const jobs = (component: string, md: string) => childJobs<Job>(env.ns, component, md);
 
 /** A registered model of its own, with version 1 behind alias champion (and in Production). */
 async function newModel(prefix: string): Promise<{ name: string; v1: string; runId: string }> {
-  const name = `${prefix}-${unique()}`;
-  await mlflow().createModel(name);
-  const { version, runId } = await mlflow().createRunVersion(name);
-  await mlflow().setAlias(name, 'champion', version);
+  const { name, version, runId } = await mlflow().createChampion(prefix);
   await mlflow().transition(name, version, 'Production');
   return { name, v1: version, runId };
 }
@@ -93,8 +82,6 @@ function spec(model: object, repo: string, deployment: string, extra: Record<str
   };
 }
 
-const succeeded = (version: string) => (m: MdObject) =>
-  m.status?.phase === 'Succeeded' && m.status.currentRun?.version === version;
 const failed = (m: MdObject) => m.status?.phase === 'Failed';
 
 test('happy path by alias: build Job, ECR digest, rollout by digest, test Job, history; then a promotion runs it all again', async () => {
@@ -102,7 +89,7 @@ test('happy path by alias: build Job, ECR digest, rollout by digest, test Job, h
   const repo = `serving-${unique()}`;
   await createServingDeployment(env.ns, 'api-alias');
   await applyMd(env.ns, 'alias', spec({ name, alias: 'champion' }, repo, 'api-alias'));
-  const md = await waitForMd(env.ns, 'alias', 'Succeeded', succeeded(v1), 90_000);
+  const md = await waitForMd(env.ns, 'alias', 'Succeeded', succeededAt(v1), 90_000);
 
   // The build Job, field by field.
   const [build] = await jobs('image-build', 'alias');
@@ -187,7 +174,7 @@ test('happy path by alias: build Job, ECR digest, rollout by digest, test Job, h
   // Promotion: the whole pipeline again for the new version.
   const { version: v2 } = await mlflow().createRunVersion(name);
   await mlflow().setAlias(name, 'champion', v2);
-  const promoted = await waitForMd(env.ns, 'alias', 'v2 Succeeded', succeeded(v2), 90_000);
+  const promoted = await waitForMd(env.ns, 'alias', 'v2 Succeeded', succeededAt(v2), 90_000);
   expect(promoted.status?.history?.map((h) => [h.version, h.result])).toEqual([
     [v2, 'Succeeded'],
     [v1, 'Succeeded'],
@@ -203,7 +190,7 @@ test('happy path by stage, with a tag that already exists in ECR: no build runs'
   const existing = await pushImage(repo, `v${v1}-${runId.slice(0, 7)}`);
   await createServingDeployment(env.ns, 'api-stage');
   await applyMd(env.ns, 'stage', spec({ name, stage: 'Production' }, repo, 'api-stage'));
-  const md = await waitForMd(env.ns, 'stage', 'Succeeded', succeeded(v1), 90_000);
+  const md = await waitForMd(env.ns, 'stage', 'Succeeded', succeededAt(v1), 90_000);
   expect(md.status?.image).toMatchObject({ reused: true, digest: existing });
   expect(condition(md, 'ImageBuilt')).toMatchObject({ status: 'True', reason: 'ImageReused' });
   expect(await jobs('image-build', 'stage')).toHaveLength(0);
@@ -242,16 +229,15 @@ test('a failing build fails the run, leaves the Deployment untouched and is not 
     'badbuild',
     'mlops.healthpredict.io/retry=1',
   ]);
-  await waitFor2Jobs('badbuild');
+  await waitFor(
+    'the retry annotation to start a second build',
+    async () => (await jobs('image-build', 'badbuild')).length >= 2,
+    {
+      timeoutMs: 30_000,
+      intervalMs: 500,
+    },
+  );
 });
-
-async function waitFor2Jobs(md: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while ((await jobs('image-build', md)).length < 2) {
-    if (Date.now() > deadline) throw new Error('the retry annotation did not start a second build');
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 test('a rollout that exceeds its progress deadline fails with that reason', async () => {
   const { name, v1 } = await newModel('deadline');
@@ -289,7 +275,7 @@ test('builder none: only the model env changes and the Deployment rolls', async 
     build: { builder: 'none' },
     deployment: { name: 'api-nobuild', container: 'api' },
   });
-  const md = await waitForMd(env.ns, 'nobuild', 'Succeeded', succeeded(v1), 60_000);
+  const md = await waitForMd(env.ns, 'nobuild', 'Succeeded', succeededAt(v1), 60_000);
   const api = (await getDeployment(env.ns, 'api-nobuild')).spec.template.spec.containers[1];
   expect(api?.image).toBe('registry.example/api:bootstrap');
   expect(api?.env).toEqual(expect.arrayContaining([{ name: 'MODEL_URI', value: `models:/${name}/${v1}` }]));
@@ -316,7 +302,7 @@ test('CodeBuild via moto: the build starts with an idempotency token, the pushed
   );
   expect(started.status?.build?.name).toMatch(new RegExp(`^${project}:`));
   const digest = await pushImage(repo, `v${v1}-${runId.slice(0, 7)}`);
-  const md = await waitForMd(env.ns, 'codebuild', 'Succeeded', succeeded(v1), 60_000);
+  const md = await waitForMd(env.ns, 'codebuild', 'Succeeded', succeededAt(v1), 60_000);
   expect(md.status?.image).toMatchObject({ digest, ref: `${registryHost}/${repo}@${digest}` });
 });
 
@@ -327,13 +313,7 @@ test('a missing Deployment or container stalls with a clear reason and changes n
     'no-deployment',
     spec({ name, alias: 'champion' }, `serving-${unique()}`, 'api-missing'),
   );
-  const missing = await waitForMd(
-    env.ns,
-    'no-deployment',
-    'Stalled',
-    (m) => condition(m, 'Stalled')?.status === 'True',
-    60_000,
-  );
+  const missing = await waitForMd(env.ns, 'no-deployment', 'Stalled', isStalled, 60_000);
   expect(condition(missing, 'Stalled')).toMatchObject({ reason: 'DeploymentNotFound' });
   expect(condition(missing, 'Stalled')?.message).toContain(
     `Deployment "api-missing" not found in namespace "${env.ns}"`,
@@ -344,13 +324,7 @@ test('a missing Deployment or container stalls with a clear reason and changes n
   const s = spec({ name, alias: 'champion' }, `serving-${unique()}`, 'api-target');
   s.deployment = { ...s.deployment, container: 'server' };
   await applyMd(env.ns, 'no-container', s);
-  const md = await waitForMd(
-    env.ns,
-    'no-container',
-    'Stalled',
-    (m) => condition(m, 'Stalled')?.status === 'True',
-    60_000,
-  );
+  const md = await waitForMd(env.ns, 'no-container', 'Stalled', isStalled, 60_000);
   expect(condition(md, 'Stalled')).toMatchObject({ reason: 'ContainerNotFound' });
   expect(condition(md, 'Stalled')?.message).toContain('has no container "server" (it has sidecar, api)');
   const after = await getDeployment(env.ns, 'api-target');
@@ -363,7 +337,7 @@ test('the ECR repository is created with scan on push and immutable tags', async
   const repo = `serving-${unique()}`;
   await createServingDeployment(env.ns, 'api-repo');
   await applyMd(env.ns, 'repo', spec({ name, alias: 'champion' }, repo, 'api-repo'));
-  await waitForMd(env.ns, 'repo', 'Succeeded', succeeded(v1), 90_000);
+  await waitForMd(env.ns, 'repo', 'Succeeded', succeededAt(v1), 90_000);
   expect(await describeRepository(repo)).toMatchObject({
     imageScanningConfiguration: { scanOnPush: true },
     imageTagMutability: 'IMMUTABLE',

@@ -3,9 +3,9 @@
 // with no second build, no second rollout of the same version and no lost status.
 import { bed } from '../helpers/bed.js';
 import { registryHost } from '../helpers/aws.js';
-import { applyCrd, createNamespace, deleteNamespace, kubectlOk } from '../helpers/kubectl.js';
+import { applyCrd, createNamespace, deleteNamespace } from '../helpers/kubectl.js';
 import { MlflowAdmin } from '../helpers/mlflowAdmin.js';
-import { applyMd, waitForMd, type MdObject } from '../helpers/modelDeployments.js';
+import { applyMd, childJobs, type MdObject, succeededAt, waitForMd } from '../helpers/modelDeployments.js';
 import { OperatorProcess } from '../helpers/operatorProcess.js';
 import { addNode, createServingDeployment, deleteNode, getDeployment } from '../helpers/serving.js';
 
@@ -33,29 +33,13 @@ async function killOperator(): Promise<void> {
   expect(await operator?.stop('SIGKILL')).toBeNull();
 }
 
-async function count(component: string, md: string): Promise<number> {
-  const out = await kubectlOk([
-    '-n',
-    ns,
-    'get',
-    'jobs',
-    '-l',
-    `app.kubernetes.io/component=${component},app.kubernetes.io/instance=${md}`,
-    '-o',
-    'name',
-  ]);
-  return out.split('\n').filter(Boolean).length;
-}
+const count = async (component: string, md: string) => (await childJobs(ns, component, md)).length;
 
 async function setup(
   md: string,
   opts: { buildSeconds?: number; testSeconds?: number; blockRollout?: boolean } = {},
 ) {
-  const mlflow = new MlflowAdmin(bed.mlflowUri);
-  const name = `${md}-${unique()}`;
-  await mlflow.createModel(name);
-  const { version } = await mlflow.createRunVersion(name);
-  await mlflow.setAlias(name, 'champion', version);
+  const { name, version } = await new MlflowAdmin(bed.mlflowUri).createChampion(md);
   await createServingDeployment(ns, `api-${md}`, { blockRollout: opts.blockRollout ?? false });
   await applyMd(ns, md, {
     model: { name, alias: 'champion', pollInterval: '10s' },
@@ -76,8 +60,6 @@ async function setup(
 }
 
 const inPhase = (phase: string) => (m: MdObject) => m.status?.phase === phase;
-const succeeded = (version: string) => (m: MdObject) =>
-  m.status?.phase === 'Succeeded' && m.status.currentRun?.version === version;
 const revision = async (name: string) =>
   (await getDeployment(ns, name)).metadata.annotations?.['deployment.kubernetes.io/revision'];
 
@@ -88,7 +70,7 @@ test('killed while Building: one build Job, and the run finishes', async () => {
   expect(await count('image-build', 'building')).toBe(1);
   await killOperator();
   await startOperator();
-  const md = await waitForMd(ns, 'building', 'Succeeded', succeeded(version), 90_000);
+  const md = await waitForMd(ns, 'building', 'Succeeded', succeededAt(version), 90_000);
   expect(await count('image-build', 'building')).toBe(1);
   expect(md.status?.history).toHaveLength(1);
   await killOperator();
@@ -111,7 +93,7 @@ test('killed while Deploying: the Deployment is rolled once, and the run finishe
   expect(Number(rev1)).toBe(Number(rev0) + 1);
   await startOperator();
   await addNode(EXTRA_NODE);
-  const done = await waitForMd(ns, 'deploying', 'Succeeded', succeeded(version), 90_000);
+  const done = await waitForMd(ns, 'deploying', 'Succeeded', succeededAt(version), 90_000);
   expect(await revision('api-deploying')).toBe(rev1); // no second rollout
   expect(done.status?.rollout?.previousImage).toBe('registry.example/api:bootstrap');
   expect(await count('image-build', 'deploying')).toBe(1);
@@ -124,7 +106,7 @@ test('killed while Testing: one test Job, and the run finishes', async () => {
   await waitForMd(ns, 'testing', 'Testing', inPhase('Testing'), 60_000);
   await killOperator();
   await startOperator();
-  const md = await waitForMd(ns, 'testing', 'Succeeded', succeeded(version), 90_000);
+  const md = await waitForMd(ns, 'testing', 'Succeeded', succeededAt(version), 90_000);
   expect(await count('model-test', 'testing')).toBe(1);
   expect(await count('image-build', 'testing')).toBe(1);
   expect(md.status?.history?.map((h) => h.result)).toEqual(['Succeeded']);

@@ -1,4 +1,4 @@
-// MLflow going away and coming back, and a server that answers garbage: the env.operator reports a
+// MLflow going away and coming back, and a server that answers garbage: the operator reports a
 // condition with a clear reason, keeps retrying with backoff, never crashes, and recovers.
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';

@@ -1,10 +1,10 @@
-// The env.operator, as its own process, against the bed's kube-apiserver and MLflow server: the
+// The operator, as its own process, against the bed's kube-apiserver and MLflow server: the
 // status follows the registry for a stage and for an alias, kubectl shows it, and a registry
 // that does not know the model gets a Stalled condition that clears once the model exists.
 import { bed } from '../helpers/bed.js';
 import { kubectl, kubectlOk } from '../helpers/kubectl.js';
 import { MlflowAdmin } from '../helpers/mlflowAdmin.js';
-import { applyMd, condition, eventsFor, getMd, waitForMd } from '../helpers/modelDeployments.js';
+import { applyMd, condition, eventsFor, getMd, isStalled, waitForMd } from '../helpers/modelDeployments.js';
 import { operatorInNamespace } from '../helpers/operatorProcess.js';
 
 const POLL = '10s';
@@ -111,8 +111,7 @@ test('a stage promotion is followed too', async () => {
 
 test('an unknown model, alias or empty stage stalls with a message that says what to fix, then recovers', async () => {
   const missing = `missing-${Date.now().toString(36)}`;
-  const stalled = (name: string) =>
-    waitForMd(env.ns, name, 'Stalled', (m) => condition(m, 'Stalled')?.status === 'True');
+  const stalled = (name: string) => waitForMd(env.ns, name, 'Stalled', isStalled);
 
   // Model unknown to MLflow (followed by alias, and by stage).
   await applyMd(env.ns, 'no-model', {
@@ -176,12 +175,7 @@ test('a missing credentials Secret stalls and names the Secret', async () => {
     model: { name: bed.modelName, alias: 'champion', pollInterval: POLL },
     registry: { ...registry(), credentialsSecretRef: { name: 'mlflow-auth' } },
   });
-  const md = await waitForMd(
-    env.ns,
-    'no-secret',
-    'Stalled',
-    (m) => condition(m, 'Stalled')?.status === 'True',
-  );
+  const md = await waitForMd(env.ns, 'no-secret', 'Stalled', isStalled);
   expect(condition(md, 'Stalled')).toMatchObject({ reason: 'CredentialsSecretNotFound' });
   expect(condition(md, 'Stalled')?.message).toContain('Secret "mlflow-auth"');
 });

@@ -1,6 +1,7 @@
-// ModelDeployment v1alpha1: the zod schemas are the single source of truth. The CRD in crds/ is
-// generated from them (src/tools/generateCrd.ts); the CEL rules attached with `.meta()` are the
-// apiserver's copy of the zod refinements, and test/unit/api/examples.test.ts plus
+// ModelDeployment v1alpha1: the zod schemas are the single source of truth. The CRD (crds/ and
+// its copies for kustomize and Helm) is generated from them (src/tools/generateCrd.ts); the CEL
+// rules attached with `.meta()` are the apiserver's copy of the zod refinements, and
+// test/unit/api/examples.test.ts plus
 // test/integration/crd.test.ts prove the two agree on the same table of examples.
 import { z } from 'zod';
 import { GO_DURATION, parseDurationMs } from '../../runtime/duration.js';

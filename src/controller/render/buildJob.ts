@@ -2,6 +2,7 @@
 import type { V1Job } from '@kubernetes/client-node';
 import type { ModelDeployment, ResolvedModel } from '../../api/v1alpha1/modelDeployment.js';
 import { DEFAULT_EXECUTOR_IMAGE } from '../../api/v1alpha1/pipeline.js';
+import { modelBuildArgs } from '../../builders/builder.js';
 import { buildJobName, childLabels } from './names.js';
 import { ownerReference } from './ownerRef.js';
 import { renderMap } from './template.js';
@@ -23,14 +24,8 @@ export interface BuildInput {
 
 export function renderBuildJob({ md, model, destination, buildHash, region }: BuildInput): V1Job {
   const build = md.spec.build!;
-  const values = { name: model.name, version: model.version, runId: model.runId };
   // The exact version is always available to the Dockerfile and cannot be overridden.
-  const buildArgs = {
-    ...renderMap(build.buildArgs, values),
-    MODEL_URI: model.uri,
-    MODEL_NAME: model.name,
-    MODEL_VERSION: model.version,
-  };
+  const buildArgs = { ...renderMap(build.buildArgs, model), ...modelBuildArgs(model) };
   const args = [
     `--context=${build.context}`,
     `--dockerfile=${build.dockerfile ?? 'Dockerfile'}`,

@@ -14,9 +14,8 @@ export function serviceUrl(md: ModelDeployment): string {
 /** `runKey` tells test runs of the same version apart (the image, a retry); it only feeds the name. */
 export function renderTestJob(md: ModelDeployment, model: ResolvedModel, runKey: string): V1Job {
   const test = md.spec.test!;
-  const values = { name: model.name, version: model.version, runId: model.runId };
   const env: V1EnvVar[] = Object.entries({
-    ...renderMap(test.env, values),
+    ...renderMap(test.env, model),
     SERVICE_URL: serviceUrl(md),
     MODEL_NAME: model.name,
     MODEL_VERSION: model.version,

@@ -7,6 +7,7 @@ import { Stalling, Transient } from '../../runtime/errors.js';
 import {
   markStep,
   observeStep,
+  pipelineDeps,
   type PipelineDeps,
   type ReconcileContext,
   type StepResult,
@@ -32,11 +33,7 @@ export async function ensureImage(ctx: ReconcileContext): Promise<StepResult> {
 
   const deps = pipelineDeps(ctx);
   const repo = parseRepository(spec.image!.repository);
-  const tag = renderTag(spec.image!.tagTemplate, {
-    name: model.name,
-    version: model.version,
-    runId: model.runId,
-  });
+  const tag = renderTag(spec.image!.tagTemplate, model);
   const useImage = (digest: string, reused: boolean) => {
     status.image = {
       ref: `${repo.uri}@${digest}`,
@@ -63,21 +60,26 @@ export async function ensureImage(ctx: ReconcileContext): Promise<StepResult> {
     buildHash: shortHash({ image: spec.image, build: spec.build, retry: status.currentRun?.retryToken }),
   };
   const impl = deps.builders[builder];
+  const pollMs = Math.max(BUILD_POLL_MS, impl.pollIntervalMs);
+  // Status records the build before anyone looks at it: a crash from here on finds it again.
+  const start = async () => {
+    const name = await impl.start(req);
+    status.build = { builder, name, version: model.version, startedAt: ctx.now.toISOString() };
+    return name;
+  };
 
   if (status.build?.version !== model.version) {
     await ecr(() => ensureRepositories(deps, ctx, repo));
     const existing = await ecr(() => deps.ecr.digestOfTag(repo, tag));
     if (existing) return useImage(existing, true);
-    const name = await impl.start(req);
-    status.build = { builder, name, version: model.version, startedAt: ctx.now.toISOString() };
+    const name = await start();
     ctx.events.push({
       type: 'Normal',
       reason: 'BuildStarted',
       message: `Started ${builder} build "${name}" for ${repo.uri}:${tag}`,
     });
     mark('False', 'Building', `started ${builder} build "${name}"`);
-    // Status records the build before anyone looks at it: a crash from here on finds it again.
-    return building(`building ${repo.uri}:${tag}`, Math.max(BUILD_POLL_MS, impl.pollIntervalMs));
+    return building(`building ${repo.uri}:${tag}`, pollMs);
   }
   // Builds that are polled rather than watched are looked at no more often than they ask.
   const sinceStart = ctx.now.getTime() - Date.parse(status.build!.startedAt);
@@ -90,18 +92,13 @@ export async function ensureImage(ctx: ReconcileContext): Promise<StepResult> {
       // Cleaned up (TTL) after it pushed, or deleted by someone: ECR tells which.
       const pushed = await ecr(() => deps.ecr.digestOfTag(repo, tag));
       if (pushed) return useImage(pushed, false);
-      status.build = {
-        builder,
-        name: await impl.start(req),
-        version: model.version,
-        startedAt: ctx.now.toISOString(),
-      };
-      mark('False', 'Building', `build "${status.build.name}" was gone before it finished; started it again`);
-      return building(`building ${repo.uri}:${tag}`, Math.max(BUILD_POLL_MS, impl.pollIntervalMs));
+      const name = await start();
+      mark('False', 'Building', `build "${name}" was gone before it finished; started it again`);
+      return building(`building ${repo.uri}:${tag}`, pollMs);
     }
     case 'Running':
       mark('False', 'Building', state.message);
-      return building(state.message, Math.max(BUILD_POLL_MS, impl.pollIntervalMs));
+      return building(state.message, pollMs);
     case 'Failed':
       observeStep(ctx, 'build', 'failed', status.build?.startedAt);
       mark('False', state.reason, state.message);
@@ -162,13 +159,4 @@ async function ecr<T>(call: () => Promise<T>): Promise<T> {
     }
     throw err;
   }
-}
-
-export function pipelineDeps(ctx: ReconcileContext): PipelineDeps {
-  if (!ctx.deps.pipeline)
-    throw new Stalling(
-      'PipelineUnavailable',
-      'this operator was started without AWS and Kubernetes clients for the pipeline',
-    );
-  return ctx.deps.pipeline;
 }

@@ -3,14 +3,14 @@
 // container that already matches is not patched again: a restarted operator never rolls the
 // same version twice.
 import { PatchStrategy, setHeaderOptions, type V1Deployment } from '@kubernetes/client-node';
+import { isTrue } from '../../runtime/conditions.js';
 import { Stalling, Transient } from '../../runtime/errors.js';
 import { isConflict, isNotFound, kubeMessageOf, statusCodeOf } from '../../runtime/kubeErrors.js';
-import { markStep, observeStep, type ReconcileContext, type StepResult } from '../context.js';
+import { markStep, observeStep, pipelineDeps, type ReconcileContext, type StepResult } from '../context.js';
 import { judgeRollout } from '../policies/judgeRollout.js';
 import { containerPatch } from '../render/containerPatch.js';
 import { renderMap } from '../render/template.js';
 import { RunFailed } from '../runFailed.js';
-import { pipelineDeps } from './ensureImage.js';
 import { DEPLOYED } from './planRun.js';
 
 const ROLLOUT_POLL_MS = 2000;
@@ -37,9 +37,8 @@ export async function rollout(ctx: ReconcileContext): Promise<StepResult> {
     throw err;
   }
 
-  const values = { name: model.name, version: model.version, runId: model.runId };
   // The exact version always wins: every pod of the rollout serves the same model.
-  const env = { ...renderMap(target.env, values), MODEL_URI: model.uri, MODEL_VERSION: model.version };
+  const env = { ...renderMap(target.env, model), MODEL_URI: model.uri, MODEL_VERSION: model.version };
   const change = containerPatch(deployment, { container: target.container, image: status.image?.ref, env });
   if (change.kind === 'missingContainer') {
     throw new Stalling(
@@ -105,7 +104,7 @@ export async function rollout(ctx: ReconcileContext): Promise<StepResult> {
       mark('False', verdict.reason, verdict.message);
       throw new RunFailed(verdict.reason, verdict.message);
     case 'done':
-      if (status.conditions?.find((c) => c.type === DEPLOYED)?.status !== 'True') {
+      if (!isTrue(status.conditions, DEPLOYED)) {
         observeStep(ctx, 'rollout', 'succeeded', status.rollout?.startedAt);
       }
       mark('True', 'RolledOut', verdict.message);

@@ -1,11 +1,11 @@
 // Step 5: run the test Job against the rolled-out version; its result decides the run.
 import type { V1Job } from '@kubernetes/client-node';
-import { jobState } from '../../builders/kaniko.js';
+import { isTrue } from '../../runtime/conditions.js';
+import { failedCondition, jobPods, jobState, terminatedContainers } from '../../runtime/jobs.js';
 import { isConflict, isNotFound } from '../../runtime/kubeErrors.js';
-import { markStep, observeStep, type ReconcileContext, type StepResult } from '../context.js';
+import { markStep, observeStep, pipelineDeps, type ReconcileContext, type StepResult } from '../context.js';
 import { renderTestJob } from '../render/testJob.js';
 import { RunFailed } from '../runFailed.js';
-import { pipelineDeps } from './ensureImage.js';
 import { TESTS_PASSED } from './planRun.js';
 
 const TEST_POLL_MS = 3000;
@@ -60,15 +60,10 @@ export async function runTests(ctx: ReconcileContext): Promise<StepResult> {
     };
   }
   if (state === 'Failed') {
-    const pods = await core.listNamespacedPod({
-      namespace,
-      labelSelector: `batch.kubernetes.io/job-name=${name}`,
-    });
-    const log = pods.items
-      .flatMap((p) => p.status?.containerStatuses ?? [])
-      .map((c) => c.state?.terminated?.message?.trim())
+    const log = terminatedContainers(await jobPods(core, namespace, name))
+      .map((t) => t.message?.trim())
       .find(Boolean);
-    const condition = current.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
+    const condition = failedCondition(current);
     const message =
       `test Job "${name}" failed${condition?.reason ? ` (${condition.reason})` : ''}${log ? `: ${log}` : ''}`.slice(
         0,
@@ -78,7 +73,7 @@ export async function runTests(ctx: ReconcileContext): Promise<StepResult> {
     mark('False', 'TestsFailed', message);
     throw new RunFailed('TestsFailed', message);
   }
-  if (status.conditions?.find((c) => c.type === TESTS_PASSED)?.status !== 'True') {
+  if (!isTrue(status.conditions, TESTS_PASSED)) {
     observeStep(ctx, 'test', 'succeeded', current.metadata?.creationTimestamp?.toISOString());
   }
   mark('True', 'TestsPassed', `test Job "${name}" succeeded`);

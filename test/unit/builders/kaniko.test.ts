@@ -8,7 +8,8 @@ import type {
   V1Pod,
 } from '@kubernetes/client-node';
 import type { BuildRequest } from '../../../src/builders/builder.js';
-import { KanikoBuilder, buildOutcome, jobState, type JobState } from '../../../src/builders/kaniko.js';
+import { KanikoBuilder, buildOutcome } from '../../../src/builders/kaniko.js';
+import { jobState, type JobState } from '../../../src/runtime/jobs.js';
 import { parseRepository } from '../../../src/clients/ecr.js';
 import { DIGEST_A, REPO, pipelineMd, resolvedModel } from '../helpers/pipelineFixtures.js';
 

@@ -6,59 +6,26 @@ import { pino } from 'pino';
 import {
   RECONCILE_REQUESTED_ANNOTATION,
   type ModelDeployment,
-  type ModelDeploymentStatus,
 } from '../../../src/api/v1alpha1/modelDeployment.js';
-import { MlflowError, type MlflowErrorKind, type ModelVersion } from '../../../src/clients/mlflow.js';
-import { PollTracker, type ModelRegistry } from '../../../src/controller/context.js';
+import { MlflowError, type MlflowErrorKind } from '../../../src/clients/mlflow.js';
+import { PollTracker } from '../../../src/controller/context.js';
 import { makeReconciler } from '../../../src/controller/reconciler.js';
 import { MODEL_RESOLVED } from '../../../src/controller/steps/resolveModel.js';
-import { findCondition, type Condition } from '../../../src/runtime/conditions.js';
+import { findCondition } from '../../../src/runtime/conditions.js';
 import { Transient } from '../../../src/runtime/errors.js';
-import { statusMergePatch, type ResourceRef } from '../../../src/runtime/statusPatch.js';
-import { applyMergePatch } from '../helpers/mergePatch.js';
+import {
+  FakeRegistry,
+  cond,
+  fakeStatusPatcher,
+  recordingEvents,
+  version,
+  type RecordedEvent,
+  type StatusWrite,
+} from '../helpers/reconcilerFakes.js';
 
 const KEY = 'ml/churn';
 const INTERVAL_MS = 60_000;
 const START = Date.parse('2025-01-01T00:00:00.000Z');
-
-type Answer = ModelVersion | MlflowError;
-
-class FakeRegistry implements ModelRegistry {
-  readonly calls: string[] = [];
-  answer: Answer = version('3');
-
-  async getVersionByAlias(name: string, alias: string): Promise<ModelVersion> {
-    this.calls.push(`${name} alias:${alias}`);
-    return this.respond();
-  }
-
-  async getLatestVersionInStage(name: string, stage: string): Promise<ModelVersion> {
-    this.calls.push(`${name} stage:${stage}`);
-    return this.respond();
-  }
-
-  private respond(): ModelVersion {
-    if (this.answer instanceof Error) throw this.answer;
-    return this.answer;
-  }
-}
-
-function version(v: string, extra: Partial<ModelVersion> = {}): ModelVersion {
-  return {
-    name: 'Churn',
-    version: v,
-    run_id: `run-${v}`,
-    source: `s3://models/${v}`,
-    status: 'READY',
-    ...extra,
-  };
-}
-
-interface RecordedEvent {
-  type: string;
-  reason: string;
-  message: string;
-}
 
 function newModelDeployment(model: Record<string, unknown> = { alias: 'champion' }): ModelDeployment {
   return {
@@ -77,8 +44,7 @@ function setup(md: ModelDeployment = newModelDeployment()) {
   const store = new Map<string, ModelDeployment>([[KEY, md]]);
   const registry = new FakeRegistry();
   const clock = { ms: START };
-  const writes: { ref: ResourceRef; resourceVersion: string | undefined; patch: Record<string, unknown> }[] =
-    [];
+  const writes: StatusWrite[] = [];
   const events: RecordedEvent[] = [];
   let registryLookups = 0;
   let patchError: unknown;
@@ -93,27 +59,13 @@ function setup(md: ModelDeployment = newModelDeployment()) {
     polls,
     now: () => new Date(clock.ms),
     log: pino({ level: 'silent' }),
-    statusPatcher: {
-      // What StatusPatcher + the apiserver do: no write when unchanged, else a merge patch.
-      patch: async (ref, resourceVersion, current, desired) => {
+    statusPatcher: fakeStatusPatcher(store, {
+      before: () => {
         if (patchError) throw patchError;
-        const patch = statusMergePatch(
-          current,
-          JSON.parse(JSON.stringify(desired)) as Record<string, unknown>,
-        );
-        if (!patch) return false;
-        writes.push({ ref, resourceVersion, patch });
-        const stored = store.get(`${ref.namespace}/${ref.name}`) as ModelDeployment;
-        stored.status = applyMergePatch(stored.status ?? {}, patch) as ModelDeploymentStatus;
-        stored.metadata.resourceVersion = String(Number(stored.metadata.resourceVersion) + 1);
-        return true;
       },
-    },
-    events: {
-      record: async (_target, type, reason, message) => {
-        events.push({ type, reason, message });
-      },
-    },
+      onWrite: (w) => writes.push(w),
+    }),
+    events: recordingEvents(events),
   });
 
   return {
@@ -137,14 +89,6 @@ function setup(md: ModelDeployment = newModelDeployment()) {
     },
   };
 }
-
-const cond = (
-  status: ModelDeploymentStatus,
-  type: string,
-): Pick<Condition, 'status' | 'reason'> | undefined => {
-  const c = findCondition(status.conditions, type);
-  return c && { status: c.status, reason: c.reason };
-};
 
 describe('reconciler: resolving the model version', () => {
   it('first reconcile resolves the version, writes status and records a NewModelVersion event', async () => {

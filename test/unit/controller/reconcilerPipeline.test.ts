@@ -1,7 +1,7 @@
 // The build → rollout → test pipeline through the reconciler (planRun, ensureImage, rollout,
 // runTests), over fakes: an in-memory ECR, builders whose builds the test finishes by hand, a
-// Deployment store that applies JSON patches the way the apiserver does, and a Job store. The
-// status patcher merges like the apiserver, as in reconciler.test.ts.
+// Deployment store that applies JSON patches the way the apiserver does, and a Job store; the
+// registry, status patcher and Event sink are the shared ones of helpers/reconcilerFakes.ts.
 import { describe, expect, it } from '@jest/globals';
 import type {
   AppsV1Api,
@@ -22,14 +22,20 @@ import {
 import type { Builder, BuildRequest, BuildState } from '../../../src/builders/builder.js';
 import { KanikoBuilder } from '../../../src/builders/kaniko.js';
 import { EcrError, type EcrRegistry, type RepositoryRef } from '../../../src/clients/ecr.js';
-import type { ModelVersion } from '../../../src/clients/mlflow.js';
-import { PollTracker, type ModelRegistry, type PipelineDeps } from '../../../src/controller/context.js';
+import { PollTracker, type PipelineDeps } from '../../../src/controller/context.js';
 import { makeReconciler } from '../../../src/controller/reconciler.js';
 import { DEPLOYED, IMAGE_BUILT, TESTS_PASSED } from '../../../src/controller/steps/planRun.js';
-import { findCondition, type Condition } from '../../../src/runtime/conditions.js';
-import { statusMergePatch } from '../../../src/runtime/statusPatch.js';
-import { applyMergePatch } from '../helpers/mergePatch.js';
 import { DIGEST_A, DIGEST_B, REPO, pipelineSpec } from '../helpers/pipelineFixtures.js';
+import {
+  FakeRegistry,
+  apiError,
+  cond,
+  fakeStatusPatcher,
+  message,
+  recordingEvents,
+  version,
+  type RecordedEvent,
+} from '../helpers/reconcilerFakes.js';
 
 const KEY = 'ml/churn';
 const NS = 'ml';
@@ -40,26 +46,7 @@ const TAG = 'v3-run-3'; // v{version}-{runIdShort} of version 3, run id run-3
 const REF_A = `${REPO}@${DIGEST_A}`;
 const FIELD_MANAGER = 'test-operator';
 
-const apiError = (code: number, message = `HTTP ${code}`) => Object.assign(new Error(message), { code });
-
 // ---- fakes ----
-
-function version(v: string): ModelVersion {
-  return { name: 'Churn', version: v, run_id: `run-${v}`, source: `s3://models/${v}`, status: 'READY' };
-}
-
-class FakeRegistry implements ModelRegistry {
-  readonly calls: string[] = [];
-  answer: ModelVersion = version('3');
-  async getVersionByAlias(name: string, alias: string): Promise<ModelVersion> {
-    this.calls.push(`${name} alias:${alias}`);
-    return this.answer;
-  }
-  async getLatestVersionInStage(name: string, stage: string): Promise<ModelVersion> {
-    this.calls.push(`${name} stage:${stage}`);
-    return this.answer;
-  }
-}
 
 class FakeEcr {
   readonly calls: string[] = [];
@@ -82,8 +69,8 @@ class FakeEcr {
     return this.tags.get(`${repo.uri}:${tag}`);
   }
 
-  push(tag: string, digest: string, repo = REPO): void {
-    this.tags.set(`${repo}:${tag}`, digest);
+  push(tag: string, digest: string): void {
+    this.tags.set(`${REPO}:${tag}`, digest);
   }
 }
 
@@ -175,8 +162,8 @@ class FakeApps {
     return structuredClone(next);
   }
 
-  get(name = 'churn-api'): V1Deployment {
-    return this.deployments.get(`${NS}/${name}`) as V1Deployment;
+  get(): V1Deployment {
+    return this.deployments.get(`${NS}/churn-api`) as V1Deployment;
   }
 
   container(name = 'api'): V1Container | undefined {
@@ -259,7 +246,7 @@ class FakeBatch {
   }
 
   /** Ends a Job; a failed one leaves a Pod whose container says why. */
-  finish(name: string, result: 'Complete' | 'Failed', terminationMessage?: string, container?: string): void {
+  finish(name: string, result: 'Complete' | 'Failed', terminationMessage?: string): void {
     const job = this.jobs.get(`${NS}/${name}`);
     if (!job) throw new Error(`no Job ${name}`);
     job.status = {
@@ -274,7 +261,7 @@ class FakeBatch {
             },
       ],
     };
-    const containerName = container ?? job.spec?.template.spec?.containers[0]?.name ?? 'test';
+    const containerName = job.spec?.template.spec?.containers[0]?.name ?? 'test';
     this.pods.set(name, [
       {
         status: {
@@ -324,7 +311,7 @@ function setup(opts: Options = {}) {
   const store = new Map<string, ModelDeployment>([[KEY, md]]);
   const registry = new FakeRegistry();
   const clock = { ms: START };
-  const events: { type: string; reason: string; message: string }[] = [];
+  const events: RecordedEvent[] = [];
   const writes: Record<string, unknown>[] = [];
   const conflicts = { next: 0 };
   const steps: string[] = [];
@@ -361,8 +348,8 @@ function setup(opts: Options = {}) {
     now: () => new Date(clock.ms),
     fieldManager: FIELD_MANAGER,
     log: pino({ level: 'silent' }),
-    statusPatcher: {
-      patch: async (ref, _resourceVersion, current, desired) => {
+    statusPatcher: fakeStatusPatcher(store, {
+      before: () => {
         if (conflicts.next > 0) {
           conflicts.next--;
           throw apiError(
@@ -370,23 +357,10 @@ function setup(opts: Options = {}) {
             'the object has been modified; please apply your changes to the latest version',
           );
         }
-        const patch = statusMergePatch(
-          current,
-          JSON.parse(JSON.stringify(desired)) as Record<string, unknown>,
-        );
-        if (!patch) return false;
-        writes.push(patch);
-        const stored = store.get(`${ref.namespace}/${ref.name}`) as ModelDeployment;
-        stored.status = applyMergePatch(stored.status ?? {}, patch) as ModelDeploymentStatus;
-        stored.metadata.resourceVersion = String(Number(stored.metadata.resourceVersion) + 1);
-        return true;
       },
-    },
-    events: {
-      record: async (_target, type, reason, message) => {
-        events.push({ type, reason, message });
-      },
-    },
+      onWrite: (w) => writes.push(w.patch),
+    }),
+    events: recordingEvents(events),
   });
 
   const status = (): ModelDeploymentStatus => store.get(KEY)?.status ?? {};
@@ -426,22 +400,12 @@ function setup(opts: Options = {}) {
 
 type T = ReturnType<typeof setup>;
 
-const cond = (
-  status: ModelDeploymentStatus,
-  type: string,
-): Pick<Condition, 'status' | 'reason'> | undefined => {
-  const c = findCondition(status.conditions, type);
-  return c && { status: c.status, reason: c.reason };
-};
-const message = (status: ModelDeploymentStatus, type: string) =>
-  findCondition(status.conditions, type)?.message;
-
-/** From a fresh object to the rollout patch, reusing an image already in ECR. */
-async function toRolledOutAndTesting(t: T): Promise<void> {
+/** From a fresh object through a finished rollout, reusing an image already in ECR. */
+async function deployAndRollOut(t: T): Promise<void> {
   t.ecr.push(TAG, DIGEST_A);
   await t.reconcile(); // reuse + patch
   t.apps.setRolledOut();
-  await t.reconcile(); // rolled out → test Job created
+  await t.reconcile(); // rolled out → test Job created, if the spec has tests
 }
 
 // ---- tests ----
@@ -636,10 +600,7 @@ describe('reconciler pipeline: happy path, one reconcile at a time', () => {
 
   it('a spec without a test finishes when the rollout is done', async () => {
     const t = setup({ spec: { test: undefined } });
-    t.ecr.push(TAG, DIGEST_A);
-    await t.reconcile();
-    t.apps.setRolledOut();
-    await t.reconcile();
+    await deployAndRollOut(t);
     expect(t.batch.created).toEqual([]);
     expect(t.status().phase).toBe('Succeeded');
     expect(t.status().currentRun?.result).toBe('Succeeded');
@@ -1023,7 +984,7 @@ describe('reconciler pipeline: the serving Deployment', () => {
 describe('reconciler pipeline: tests', () => {
   it('a failed test Job fails the run with its termination message, and is not rerun', async () => {
     const t = setup();
-    await toRolledOutAndTesting(t);
+    await deployAndRollOut(t);
     const name = t.testJobName();
     t.batch.finish(name, 'Failed', 'AssertionError: accuracy 0.61 < 0.8\n');
     await t.reconcile();
@@ -1049,7 +1010,7 @@ describe('reconciler pipeline: tests', () => {
 
   it('a retry of failed tests gets a test Job of its own, and reuses the image and rollout', async () => {
     const t = setup();
-    await toRolledOutAndTesting(t);
+    await deployAndRollOut(t);
     t.batch.finish(t.testJobName(), 'Failed', 'flaky');
     await t.reconcile();
     t.annotate(RETRY_ANNOTATION, 'again');
@@ -1092,7 +1053,7 @@ describe('reconciler pipeline: tests', () => {
     const t = setup({
       spec: { test: { image: 'acme/churn-tests:1', env: { THRESHOLD: '0.8', RUN: '{runId}' } } },
     });
-    await toRolledOutAndTesting(t);
+    await deployAndRollOut(t);
     expect(t.batch.testJobs()[0]?.spec?.template.spec?.containers[0]?.env?.slice(0, 2)).toEqual([
       { name: 'THRESHOLD', value: '0.8' },
       { name: 'RUN', value: 'run-3' },
@@ -1103,7 +1064,7 @@ describe('reconciler pipeline: tests', () => {
   // ttlSecondsAfterFinished) must not stand in for the fixed tests.
   it('fixing spec.test after failed tests runs the fixed tests', async () => {
     const t = setup();
-    await toRolledOutAndTesting(t);
+    await deployAndRollOut(t);
     t.batch.finish(t.testJobName(), 'Failed', 'wrong test image');
     await t.reconcile();
     t.editSpec((spec) => (spec.test = { image: 'acme/churn-tests:2' }));
