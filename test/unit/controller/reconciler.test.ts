@@ -1,94 +1,29 @@
-// Decision logic of the reconciler and its resolveModel step, with an in-memory registry, a fake
-// status patcher that behaves like StatusPatcher + the apiserver (merge patch, no-op when
-// unchanged) and a recording event sink.
+// Decision logic of the reconciler and its resolveModel step, on the shared harness of
+// helpers/reconcilerHarness.ts (in-memory registry, apiserver-like status patcher, recorded
+// Events) without pipeline clients.
 import { describe, expect, it } from '@jest/globals';
-import { pino } from 'pino';
 import {
   RECONCILE_REQUESTED_ANNOTATION,
   type ModelDeployment,
 } from '../../../src/api/v1alpha1/modelDeployment.js';
 import { MlflowError, type MlflowErrorKind } from '../../../src/clients/mlflow.js';
-import { PollTracker } from '../../../src/controller/context.js';
-import { makeReconciler } from '../../../src/controller/reconciler.js';
 import { MODEL_RESOLVED } from '../../../src/controller/steps/resolveModel.js';
 import { findCondition } from '../../../src/runtime/conditions.js';
 import { Transient } from '../../../src/runtime/errors.js';
-import {
-  FakeRegistry,
-  cond,
-  fakeStatusPatcher,
-  recordingEvents,
-  version,
-  type RecordedEvent,
-  type StatusWrite,
-} from '../helpers/reconcilerFakes.js';
-
-const KEY = 'ml/churn';
-const INTERVAL_MS = 60_000;
-const START = Date.parse('2025-01-01T00:00:00.000Z');
+import { modelDeployment } from '../helpers/pipelineFixtures.js';
+import { INTERVAL_MS, KEY, START, setupReconciler } from '../helpers/reconcilerHarness.js';
+import { cond, version } from '../helpers/reconcilerFakes.js';
 
 function newModelDeployment(model: Record<string, unknown> = { alias: 'champion' }): ModelDeployment {
-  return {
-    apiVersion: 'mlops.healthpredict.io/v1alpha1',
-    kind: 'ModelDeployment',
-    metadata: { name: 'churn', namespace: 'ml', uid: 'uid-1', generation: 1, resourceVersion: '1' },
-    spec: {
-      model: { name: 'Churn', pollInterval: '60s', ...model },
-      registry: { trackingUri: 'http://mlflow:5000', timeoutSeconds: 10 },
-      suspend: false,
-    } as ModelDeployment['spec'],
-  };
-}
-
-function setup(md: ModelDeployment = newModelDeployment()) {
-  const store = new Map<string, ModelDeployment>([[KEY, md]]);
-  const registry = new FakeRegistry();
-  const clock = { ms: START };
-  const writes: StatusWrite[] = [];
-  const events: RecordedEvent[] = [];
-  let registryLookups = 0;
-  let patchError: unknown;
-  const polls = new PollTracker();
-
-  const reconcile = makeReconciler({
-    get: (key) => store.get(key),
-    registryFor: async () => {
-      registryLookups++;
-      return registry;
-    },
-    polls,
-    now: () => new Date(clock.ms),
-    log: pino({ level: 'silent' }),
-    statusPatcher: fakeStatusPatcher(store, {
-      before: () => {
-        if (patchError) throw patchError;
-      },
-      onWrite: (w) => writes.push(w),
-    }),
-    events: recordingEvents(events),
+  return modelDeployment({
+    model: { name: 'Churn', pollInterval: '60s', ...model },
+    registry: { trackingUri: 'http://mlflow:5000', timeoutSeconds: 10 },
+    suspend: false,
   });
-
-  return {
-    reconcile: () => reconcile(KEY),
-    md: () => store.get(KEY) as ModelDeployment,
-    status: () => store.get(KEY)?.status ?? {},
-    store,
-    registry,
-    clock,
-    writes,
-    events,
-    polls,
-    registryLookups: () => registryLookups,
-    failPatchWith: (err: unknown) => (patchError = err),
-    /** A user edit of the spec: the apiserver bumps the generation. */
-    editSpec: (edit: (md: ModelDeployment) => void) => {
-      const current = store.get(KEY) as ModelDeployment;
-      edit(current);
-      current.metadata.generation = (current.metadata.generation ?? 0) + 1;
-      current.metadata.resourceVersion = String(Number(current.metadata.resourceVersion) + 1);
-    },
-  };
 }
+
+/** The shared harness without pipeline clients: these objects only resolve a model version. */
+const setup = (md: ModelDeployment = newModelDeployment()) => setupReconciler({ md, pipeline: false });
 
 describe('reconciler: resolving the model version', () => {
   it('first reconcile resolves the version, writes status and records a NewModelVersion event', async () => {
@@ -232,7 +167,7 @@ describe('reconciler: resolving the model version', () => {
     const t = setup();
     await t.reconcile();
     t.clock.ms += 1000;
-    t.editSpec((md) => (md.spec.model.alias = 'challenger'));
+    t.editSpec((spec) => (spec.model.alias = 'challenger'));
     t.registry.answer = version('5');
     await t.reconcile();
     expect(t.registry.calls).toEqual(['Churn alias:champion', 'Churn alias:challenger']);
@@ -359,7 +294,7 @@ describe('reconciler: registry errors', () => {
   // lastHandledReconcileAt, so the retry finds no reason to poll, returns idle, and the object
   // stays "ProgressingWithRetry" until the poll interval elapses.
   it.each<{ name: string; trigger: (t: ReturnType<typeof setup>) => void }>([
-    { name: 'a spec change', trigger: (t) => t.editSpec((md) => (md.spec.registry.timeoutSeconds = 20)) },
+    { name: 'a spec change', trigger: (t) => t.editSpec((spec) => (spec.registry.timeoutSeconds = 20)) },
     {
       name: 'a reconcile request',
       trigger: (t) =>

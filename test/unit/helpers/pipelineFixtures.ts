@@ -1,12 +1,13 @@
 // A ModelDeployment with the whole pipeline (image, kaniko build, deployment, test) and a
-// resolved model, for the render and builder tests. The spec goes through the strict schema, so
-// it carries the defaults the reconciler sees.
+// resolved model, for the render, builder and reconciler tests. pipelineMd's spec goes through
+// the strict schema, so it carries the defaults the reconciler sees.
 import {
   ModelDeploymentSpecStrictSchema,
   type ModelDeployment,
   type ResolvedModel,
 } from '../../../src/api/v1alpha1/modelDeployment.js';
 
+export const NS = 'ml';
 export const REPO = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/churn-api';
 export const CACHE_REPO = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/churn-cache';
 export const CONTEXT = 'git://github.com/acme/churn.git#refs/heads/main';
@@ -29,18 +30,26 @@ export function pipelineMd(
   extra: Record<string, unknown> = {},
   metadata: Partial<ModelDeployment['metadata']> = {},
 ): ModelDeployment {
+  return modelDeployment(ModelDeploymentSpecStrictSchema.parse(pipelineSpec(extra)), metadata);
+}
+
+/** The churn ModelDeployment in namespace ml with `spec` taken as it is (no schema, no defaults). */
+export function modelDeployment(
+  spec: object,
+  metadata: Partial<ModelDeployment['metadata']> = {},
+): ModelDeployment {
   return {
     apiVersion: 'mlops.healthpredict.io/v1alpha1',
     kind: 'ModelDeployment',
     metadata: {
       name: 'churn',
-      namespace: 'ml',
+      namespace: NS,
       uid: 'uid-1',
       generation: 1,
       resourceVersion: '1',
       ...metadata,
     },
-    spec: ModelDeploymentSpecStrictSchema.parse(pipelineSpec(extra)),
+    spec: spec as ModelDeployment['spec'],
   };
 }
 

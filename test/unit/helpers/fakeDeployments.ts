@@ -1,0 +1,108 @@
+// A Deployment store that applies JSON patches the way the apiserver does, and the serving
+// Deployment the pipeline rolls the model out to.
+import type { V1Container, V1Deployment } from '@kubernetes/client-node';
+import { isDeepStrictEqual } from 'node:util';
+import { applyJsonPatch, type JsonPatchOp } from './jsonPatch.js';
+import { NS } from './pipelineFixtures.js';
+import { apiError } from './reconcilerFakes.js';
+
+/** The image the serving container runs before the first rollout. */
+export const OLD_IMAGE = 'acme/churn-api:bootstrap';
+
+export function servingDeployment(containers?: V1Container[]): V1Deployment {
+  return {
+    metadata: { name: 'churn-api', namespace: NS, generation: 1 },
+    spec: {
+      replicas: 2,
+      selector: { matchLabels: { app: 'churn-api' } },
+      template: {
+        spec: {
+          containers: containers ?? [
+            { name: 'proxy', image: 'envoy:1.30' },
+            { name: 'api', image: OLD_IMAGE, env: [{ name: 'LOG_LEVEL', value: 'info' }] },
+          ],
+        },
+      },
+    },
+    status: { observedGeneration: 1, replicas: 2, updatedReplicas: 2, availableReplicas: 2 },
+  };
+}
+
+export class FakeApps {
+  readonly deployments = new Map<string, V1Deployment>();
+  readonly patches: { name: string; ops: JsonPatchOp[]; fieldManager: string | undefined }[] = [];
+  reads = 0;
+
+  async readNamespacedDeployment({ namespace, name }: { namespace: string; name: string }) {
+    this.reads++;
+    const d = this.deployments.get(`${namespace}/${name}`);
+    if (!d) throw apiError(404, `deployments.apps "${name}" not found`);
+    return structuredClone(d);
+  }
+
+  async patchNamespacedDeployment({
+    namespace,
+    name,
+    body,
+    fieldManager,
+  }: {
+    namespace: string;
+    name: string;
+    body: JsonPatchOp[];
+    fieldManager?: string;
+  }) {
+    const key = `${namespace}/${name}`;
+    const current = this.deployments.get(key);
+    if (!current) throw apiError(404);
+    this.patches.push({ name, ops: body, fieldManager });
+    const next = applyJsonPatch(current, body);
+    // What a read gives back: empty strings are omitted (`value` is omitempty in EnvVar).
+    for (const c of next.spec?.template.spec?.containers ?? [])
+      for (const e of c.env ?? []) if (e.value === '') delete e.value;
+    // The generation moves only when the spec really changed.
+    if (!isDeepStrictEqual(current.spec, next.spec))
+      next.metadata = { ...next.metadata, generation: (current.metadata?.generation ?? 0) + 1 };
+    this.deployments.set(key, next);
+    return structuredClone(next);
+  }
+
+  /** The serving Deployment as stored now. */
+  get(): V1Deployment {
+    return this.deployments.get(`${NS}/churn-api`) as V1Deployment;
+  }
+
+  container(name = 'api'): V1Container | undefined {
+    return this.get().spec?.template.spec?.containers.find((c) => c.name === name);
+  }
+
+  /** The Deployment controller's verdict on the current generation. */
+  setRolledOut(): void {
+    const d = this.get();
+    const replicas = d.spec?.replicas ?? 1;
+    d.status = {
+      observedGeneration: d.metadata?.generation,
+      replicas,
+      updatedReplicas: replicas,
+      availableReplicas: replicas,
+      conditions: [{ type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable' }],
+    };
+  }
+
+  setDeadlineExceeded(): void {
+    const d = this.get();
+    d.status = {
+      observedGeneration: d.metadata?.generation,
+      replicas: 3,
+      updatedReplicas: 1,
+      availableReplicas: 2,
+      conditions: [
+        {
+          type: 'Progressing',
+          status: 'False',
+          reason: 'ProgressDeadlineExceeded',
+          message: 'ReplicaSet "churn-api-5f7" has timed out progressing.',
+        },
+      ],
+    };
+  }
+}

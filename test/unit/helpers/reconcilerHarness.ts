@@ -1,0 +1,170 @@
+// The one place the reconciler tests build makeReconciler's deps: the churn ModelDeployment in an
+// in-memory store, the fakes of reconcilerFakes.ts, and the pipeline fakes (ECR, builders,
+// Deployments, Jobs). A change to ReconcilerDeps is made here and nowhere else.
+import type { AppsV1Api, BatchV1Api, CoreV1Api, V1Deployment } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import type { z } from 'zod';
+import type {
+  ModelDeployment,
+  ModelDeploymentSpecSchema,
+  ModelDeploymentStatus,
+} from '../../../src/api/v1alpha1/modelDeployment.js';
+import { KanikoBuilder } from '../../../src/builders/kaniko.js';
+import type { EcrRegistry } from '../../../src/clients/ecr.js';
+import { PollTracker, type PipelineDeps } from '../../../src/controller/context.js';
+import { makeReconciler } from '../../../src/controller/reconciler.js';
+import { FakeBuilder } from './fakeBuilder.js';
+import { FakeApps, servingDeployment } from './fakeDeployments.js';
+import { FakeEcr } from './fakeEcr.js';
+import { FakeBatch } from './fakeJobs.js';
+import { DIGEST_A, NS, REPO, modelDeployment, pipelineSpec } from './pipelineFixtures.js';
+import {
+  FakeRegistry,
+  apiError,
+  fakeStatusPatcher,
+  recordingEvents,
+  type RecordedEvent,
+  type StatusWrite,
+} from './reconcilerFakes.js';
+
+export const KEY = 'ml/churn';
+export const INTERVAL_MS = 60_000;
+export const START = Date.parse('2025-01-01T00:00:00.000Z');
+export const FIELD_MANAGER = 'test-operator';
+/** The image tag of the registry's default answer: v{version}-{runIdShort} of version 3, run-3. */
+export const TAG = 'v3-run-3';
+export const REF_A = `${REPO}@${DIGEST_A}`;
+
+export interface HarnessOptions {
+  /** The object to reconcile; by default the whole pipeline (pipelineSpec with `spec` merged in). */
+  md?: ModelDeployment;
+  /** Replaces parts of the default pipeline spec (image, build, deployment, test). */
+  spec?: Record<string, unknown>;
+  /** The serving Deployment in the fake store; null for none. */
+  deployment?: V1Deployment | null;
+  /** Use the real KanikoBuilder over the fake Job store instead of a FakeBuilder. */
+  realKaniko?: boolean;
+  /** false: the reconciler gets no pipeline clients, like an operator started without them. */
+  pipeline?: boolean;
+}
+
+export type Harness = ReturnType<typeof setupReconciler>;
+
+/** A spec as a user writes it: fields with defaults may be left out. */
+type UserSpec = z.input<typeof ModelDeploymentSpecSchema>;
+
+export function setupReconciler(opts: HarnessOptions = {}) {
+  const store = new Map<string, ModelDeployment>([
+    [KEY, opts.md ?? modelDeployment(pipelineSpec(opts.spec))],
+  ]);
+  const registry = new FakeRegistry();
+  const clock = { ms: START };
+  const events: RecordedEvent[] = [];
+  const writes: StatusWrite[] = [];
+  const steps: string[] = [];
+  const polls = new PollTracker();
+  let registryLookups = 0;
+  let conflicts = 0;
+  let patchError: unknown;
+
+  const ecr = new FakeEcr();
+  const apps = new FakeApps();
+  const batch = new FakeBatch();
+  const kaniko = new FakeBuilder('kaniko');
+  const codebuild = new FakeBuilder('codebuild');
+  if (opts.deployment !== null)
+    apps.deployments.set(`${NS}/churn-api`, opts.deployment ?? servingDeployment());
+  const pipeline: PipelineDeps = {
+    ecr: ecr as unknown as EcrRegistry,
+    builders: {
+      kaniko: opts.realKaniko
+        ? new KanikoBuilder(batch as unknown as BatchV1Api, batch as unknown as CoreV1Api)
+        : kaniko,
+      codebuild,
+    },
+    apps: apps as unknown as AppsV1Api,
+    batch: batch as unknown as BatchV1Api,
+    core: batch as unknown as CoreV1Api,
+  };
+
+  const reconcile = makeReconciler({
+    get: (key) => store.get(key),
+    registryFor: async () => {
+      registryLookups++;
+      return registry;
+    },
+    ...(opts.pipeline === false ? {} : { pipeline }),
+    polls,
+    metrics: {
+      phase: () => undefined,
+      forget: () => undefined,
+      step: (step, result) => steps.push(`${step} ${result}`),
+    },
+    now: () => new Date(clock.ms),
+    fieldManager: FIELD_MANAGER,
+    log: pino({ level: 'silent' }),
+    statusPatcher: fakeStatusPatcher(store, {
+      before: () => {
+        if (conflicts > 0) {
+          conflicts--;
+          throw apiError(
+            409,
+            'the object has been modified; please apply your changes to the latest version',
+          );
+        }
+        if (patchError) throw patchError;
+      },
+      onWrite: (w) => writes.push(w),
+    }),
+    events: recordingEvents(events),
+  });
+
+  const md = () => store.get(KEY) as ModelDeployment;
+  const status = (): ModelDeploymentStatus => store.get(KEY)?.status ?? {};
+  return {
+    reconcile: () => reconcile(KEY),
+    md,
+    status,
+    store,
+    registry,
+    clock,
+    writes,
+    events,
+    eventReasons: () => events.map((e) => e.reason),
+    polls,
+    /** Finished steps as metrics saw them. */
+    steps,
+    registryLookups: () => registryLookups,
+    ecr,
+    apps,
+    batch,
+    kaniko,
+    codebuild,
+    /** Every status write from now on fails with `err`. */
+    failPatchWith: (err: unknown) => (patchError = err),
+    /** The next status write loses to someone else's (409), as after a concurrent update. */
+    conflictNextWrite: () => (conflicts = 1),
+    annotate: (key: string, value: string) => {
+      md().metadata.annotations = { ...md().metadata.annotations, [key]: value };
+    },
+    /** A user edit of the spec: the apiserver bumps the generation. */
+    editSpec: (edit: (spec: UserSpec) => void) => {
+      const current = md();
+      edit(current.spec);
+      current.metadata.generation = (current.metadata.generation ?? 0) + 1;
+      current.metadata.resourceVersion = String(Number(current.metadata.resourceVersion) + 1);
+    },
+    /** Past the poll interval: the next reconcile asks the registry again. */
+    nextPoll: () => (clock.ms += INTERVAL_MS * 2),
+    /** The test Job of the current run. */
+    testJobName: () => status().testJob as string,
+  };
+}
+
+/** From a fresh object through a finished rollout, reusing an image already in ECR. */
+export async function deployAndRollOut(t: Harness): Promise<void> {
+  t.ecr.push(TAG, DIGEST_A);
+  await t.reconcile(); // reuse + patch
+  t.apps.setRolledOut();
+  await t.reconcile(); // rolled out → test Job created, if the spec has tests
+}
