@@ -2,8 +2,15 @@
 # Builds the test bed's Kubernetes binaries (etcd, kube-apiserver, kube-controller-manager,
 # kube-scheduler, kubectl, kwok) from the Go module proxy into a cache outside the repo,
 # keyed by version. Only what is missing is built, so a warm run returns at once.
+# Helm (~90 s cold) is only for the tests (test/integration/helm.test.ts), so it is built only
+# with --helm or BED_HELM=1 (with-bed.sh --helm sets it); `npm run dev` goes without.
 # Prints the bin directory on its last line.
 set -euo pipefail
+case "${1:-}" in
+  --helm) BED_HELM=1 ;;
+  "") ;;
+  *) echo "usage: $0 [--helm]" >&2; exit 2 ;;
+esac
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=versions.sh
 . "$here/versions.sh"
@@ -40,7 +47,7 @@ build_k8s() {
   for b in $want; do [ -x "$BED_BIN/$b" ] || missing="$missing $b"; done
   [ -z "$missing" ] && return 0
   log "building$missing v$K8S_VERSION"
-  local d="$BED_CACHE/src/k8s-$K8S_VERSION" upstream staging minor ld p tmp
+  local d="$BED_CACHE/src/k8s-$K8S_VERSION" upstream staging minor ld p tmp pkgs=()
   mkdir -p "$d"
   upstream="$(mod_field "k8s.io/kubernetes@v$K8S_VERSION" GoMod)"
   staging="v0.${K8S_VERSION#1.}"
@@ -75,9 +82,9 @@ build_k8s() {
   done
   tmp="$BED_BIN/.tmp-k8s"
   mkdir -p "$tmp"
+  for b in $missing; do pkgs+=("k8s.io/kubernetes/cmd/$b"); done
   # One `go build` for all four so shared packages compile once.
-  (cd "$d" && go build -trimpath -ldflags "$ld" -o "$tmp/" \
-    $(for b in $missing; do echo "k8s.io/kubernetes/cmd/$b"; done))
+  (cd "$d" && go build -trimpath -ldflags "$ld" -o "$tmp/" "${pkgs[@]}")
   for b in $missing; do mv "$tmp/$b" "$BED_BIN/$b"; done
   rmdir "$tmp"
 }
@@ -111,6 +118,10 @@ start=$(date +%s)
 build_etcd
 build_k8s
 build_kwok
-build_helm
+if [ "${BED_HELM:-0}" = 1 ]; then
+  build_helm
+elif [ ! -x "$BED_BIN/helm" ]; then
+  log "helm not built (only the tests need it: build.sh --helm)"
+fi
 log "binaries ready in $(($(date +%s) - start))s"
 echo "$BED_BIN"

@@ -2,7 +2,8 @@
 # Starts the test bed on 127.0.0.1 (free ports): etcd, kube-apiserver, kube-controller-manager,
 # kube-scheduler, kwok with one fake Node, `mlflow server`, `moto_server` and the stand-in for
 # image-build / model-test pods (standin.py); seeds MLflow and
-# writes $BED_RUN/env (default <repo>/.bed/env). Builds missing binaries / venv first.
+# writes $BED_RUN/env (default <repo>/.bed/env). Builds missing binaries / venv first (helm
+# only with BED_HELM=1, which with-bed.sh --helm sets: see build.sh).
 # Idempotent: if a bed from $BED_RUN is already up it says so and exits 0. Stop with down.sh.
 set -euo pipefail
 # shellcheck source=lib.sh

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Pinned versions of every test-bed component, and where they are cached.
 # Sourced by the bed scripts; change a version here and the next build fills a new cache slot.
 K8S_VERSION="${K8S_VERSION:-1.34.4}"

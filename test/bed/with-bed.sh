@@ -1,16 +1,26 @@
 #!/usr/bin/env bash
-# with-bed.sh CMD [ARGS...]: runs CMD with the test bed's environment (.bed/env) loaded.
+# with-bed.sh [--helm] CMD [ARGS...]: runs CMD with the test bed's environment (.bed/env) loaded.
 # A bed that is already up is reused and left running; otherwise one is started with up.sh and
 # stopped with down.sh when CMD ends. Exits with CMD's status; a bed that cannot start is an
-# error (CI must fail, not skip).
+# error (CI must fail, not skip). --helm: CMD needs $BED_BIN/helm too (the integration tests),
+# so build.sh builds it if missing, also into a bed that is already up (e.g. from `npm run dev`).
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 
-[ $# -gt 0 ] || { echo "usage: $0 CMD [ARGS...]" >&2; exit 2; }
+if [ "${1:-}" = --helm ]; then
+  export BED_HELM=1 # up.sh -> build.sh
+  shift
+fi
+[ $# -gt 0 ] || { echo "usage: $0 [--helm] CMD [ARGS...]" >&2; exit 2; }
 
 if bed_is_up; then
   bed_log "using the test bed already running from $BED_RUN (left running)"
+  if [ "${BED_HELM:-0}" = 1 ]; then
+    # Into the running bed's bin directory, which its env file names.
+    # shellcheck source=/dev/null
+    (. "$bed_env_file" && "$bed_here/build.sh" --helm >/dev/null)
+  fi
 else
   # Set before up.sh so an interrupted start is cleaned up as well.
   trap '"$bed_here/down.sh" >&2 || true' EXIT
