@@ -1,6 +1,6 @@
-// Wires the ModelDeployment controller: informers → work queue → reconciler. ModelDeployments
-// are the primary informer; the Jobs and Deployments the pipeline waits on only wake the
-// ModelDeployment they belong to.
+// The composition root: builds the clients, one informer per declared watch and watched
+// namespace (controller/watches.ts says what each change wakes), the work queue and the
+// reconciler, and starts and stops them together.
 import {
   AppsV1Api,
   BatchV1Api,
@@ -10,28 +10,26 @@ import {
   makeInformer,
   type KubernetesListObject,
   type KubernetesObject,
-  type V1Deployment,
-  type V1Job,
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { GROUP, KIND, PLURAL, VERSION, type ModelDeployment } from './api/v1alpha1/modelDeployment.js';
+import { GROUP, PLURAL, VERSION, type ModelDeployment } from './api/v1alpha1/modelDeployment.js';
 import { CodeBuildBuilder } from './builders/codebuild.js';
 import { KanikoBuilder } from './builders/kaniko.js';
-import { EcrRegistry } from './clients/ecr.js';
+import { EcrRepositories } from './clients/ecr.js';
 import type { Config } from './config.js';
 import { PollTracker } from './controller/context.js';
 import { makeReconciler } from './controller/reconciler.js';
 import { makeRegistryFactory } from './controller/registry.js';
-import { LABEL_MANAGED_BY, MANAGED_BY } from './controller/render/names.js';
+import { childWatches, wakeSelf, type ModelDeploymentLookup } from './controller/watches.js';
 import { OperatorMetrics } from './metrics.js';
 import { ExponentialBackoff } from './runtime/backoff.js';
 import { Controller } from './runtime/controller.js';
 import { EventRecorder } from './runtime/events.js';
-import { SupervisedInformer, keyOf, splitKey } from './runtime/informer.js';
+import { SupervisedInformer, splitKey } from './runtime/informer.js';
 import { StatusPatcher } from './runtime/statusPatch.js';
 import { WorkQueue } from './runtime/workqueue.js';
 
-type MD = ModelDeployment & { apiVersion?: string; kind?: string };
+type MD = ModelDeployment & KubernetesObject;
 
 export class Operator {
   private readonly mds = new Map<string, SupervisedInformer<MD>>(); // by namespace, '' = all
@@ -51,33 +49,35 @@ export class Operator {
     const core = kc.makeApiClient(CoreV1Api);
     const apps = kc.makeApiClient(AppsV1Api);
     const batch = kc.makeApiClient(BatchV1Api);
-    const namespaces = config.watchNamespaces.length > 0 ? config.watchNamespaces : [''];
     const informer = <T extends KubernetesObject>(
       name: string,
       path: string,
       list: () => Promise<KubernetesListObject<T>>,
-      onObject: (o: T) => void,
+      wakes: (o: T) => string[],
       labelSelector?: string,
     ) => {
       metrics.watchRestarts.inc({ informer: name }, 0); // the series exists from the start
       return new SupervisedInformer<T>({
         name,
         makeInformer: () => makeInformer<T>(kc, path, list, labelSelector),
-        onObject,
+        onObject: (obj) => wakes(obj).forEach((key) => this.queue.add(key)),
         resyncPeriodMs: config.resyncPeriodMs,
         watchdogMs: config.watchIdleTimeoutMs,
         log,
         onRestart: () => metrics.watchRestarts.inc({ informer: name }),
       });
     };
-    const managed = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
+    const lookup: ModelDeploymentLookup = (namespace) =>
+      (this.mds.get(namespace) ?? this.mds.get(''))?.list(namespace) ?? [];
+    const namespaces = config.watchNamespaces.length > 0 ? config.watchNamespaces : [''];
     for (const ns of namespaces) {
-      const at = (group: string, plural: string) => `/${group}/${ns ? `namespaces/${ns}/` : ''}${plural}`;
+      const at = (apiPath: string, plural: string) => `${apiPath}/${ns ? `namespaces/${ns}/` : ''}${plural}`;
+      const named = (name: string) => `${name}${ns ? `/${ns}` : ''}`;
       this.mds.set(
         ns,
         informer<MD>(
-          `modeldeployments${ns ? `/${ns}` : ''}`,
-          at(`apis/${GROUP}/${VERSION}`, PLURAL),
+          named(PLURAL),
+          at(`/apis/${GROUP}/${VERSION}`, PLURAL),
           () =>
             ns
               ? objects.listNamespacedCustomObject({
@@ -87,31 +87,23 @@ export class Operator {
                   plural: PLURAL,
                 })
               : objects.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL }),
-          (obj) => this.queue.add(keyOf(obj)),
+          wakeSelf,
         ),
       );
-      this.children.push(
-        informer<V1Job>(
-          `jobs${ns ? `/${ns}` : ''}`,
-          at('apis/batch/v1', 'jobs'),
-          () =>
-            ns
-              ? batch.listNamespacedJob({ namespace: ns, labelSelector: managed })
-              : batch.listJobForAllNamespaces({ labelSelector: managed }),
-          (job) => this.wakeOwner(job),
-          managed,
-        ) as SupervisedInformer<KubernetesObject>,
-        informer<V1Deployment>(
-          `deployments${ns ? `/${ns}` : ''}`,
-          at('apis/apps/v1', 'deployments'),
-          () =>
-            ns ? apps.listNamespacedDeployment({ namespace: ns }) : apps.listDeploymentForAllNamespaces(),
-          (d) => this.wakeUsersOf(d),
-        ) as SupervisedInformer<KubernetesObject>,
-      );
+      for (const watch of childWatches) {
+        this.children.push(
+          informer(
+            named(watch.name),
+            at(watch.apiPath, watch.plural),
+            () => watch.list({ batch, apps }, ns),
+            (obj) => watch.wakes(obj, lookup),
+            watch.labelSelector,
+          ),
+        );
+      }
     }
     const aws = config.awsEndpoint ? { endpoint: config.awsEndpoint } : {};
-    const ecr = new EcrRegistry(aws);
+    const ecr = new EcrRepositories(aws);
     const reconcile = makeReconciler({
       get: (key) => this.get(key),
       statusPatcher: new StatusPatcher(objects, config.fieldManager),
@@ -182,20 +174,5 @@ export class Operator {
     const { namespace, name } = splitKey(key);
     const informer = this.mds.get(namespace) ?? this.mds.get('');
     return informer?.get(name, namespace);
-  }
-
-  private wakeOwner(obj: KubernetesObject): void {
-    const owner = obj.metadata?.ownerReferences?.find(
-      (o) => o.kind === KIND && o.apiVersion.startsWith(`${GROUP}/`),
-    );
-    if (owner) this.queue.add(`${obj.metadata?.namespace}/${owner.name}`);
-  }
-
-  private wakeUsersOf(deployment: V1Deployment): void {
-    const namespace = deployment.metadata?.namespace ?? '';
-    const informer = this.mds.get(namespace) ?? this.mds.get('');
-    for (const md of informer?.list(namespace) ?? []) {
-      if (md.spec?.deployment?.name === deployment.metadata?.name) this.queue.add(keyOf(md));
-    }
   }
 }

@@ -1,10 +1,15 @@
 // What the pipeline needs from an image builder, whatever runs the build.
+import type { Reason } from '../api/v1alpha1/conditions.js';
+import type { CodeBuildBuildSpec, KanikoBuildSpec } from '../api/v1alpha1/pipeline.js';
 import type { ModelDeployment, ResolvedModel } from '../api/v1alpha1/modelDeployment.js';
 import type { RepositoryRef } from '../clients/ecr.js';
 
-export interface BuildRequest {
+export interface BuildRequest<S> {
+  /** The owner of the build; only its metadata is read. */
   md: ModelDeployment;
   model: ResolvedModel;
+  /** The build spec, narrowed to what this builder needs. */
+  build: S;
   repo: RepositoryRef;
   tag: string;
   /** Hash of the build-relevant spec; with the version it names the build. */
@@ -15,15 +20,21 @@ export type BuildState =
   | { phase: 'Missing' } // never started, or cleaned up before it was observed
   | { phase: 'Running'; message: string }
   | { phase: 'Succeeded'; digest: string }
-  | { phase: 'Failed'; reason: string; message: string };
+  | { phase: 'Failed'; reason: Reason; message: string };
 
-export interface Builder {
+export interface Builder<S> {
   readonly kind: 'kaniko' | 'codebuild';
   /** How often to look at a running build; 0 when its own watch events wake the reconciler. */
   readonly pollIntervalMs: number;
   /** Starts the build; starting one that already exists is not an error. Returns its name. */
-  start(req: BuildRequest): Promise<string>;
-  observe(req: BuildRequest, name: string): Promise<BuildState>;
+  start(req: BuildRequest<S>): Promise<string>;
+  observe(req: BuildRequest<S>, name: string): Promise<BuildState>;
+}
+
+/** One builder per `spec.build.builder` that builds. */
+export interface Builders {
+  kaniko: Builder<KanikoBuildSpec>;
+  codebuild: Builder<CodeBuildBuildSpec>;
 }
 
 export const DIGEST = /^sha256:[a-f0-9]{64}$/;

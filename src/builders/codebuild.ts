@@ -9,27 +9,28 @@ import {
   type Build,
 } from '@aws-sdk/client-codebuild';
 import { createHash } from 'node:crypto';
+import { Reason } from '../api/v1alpha1/conditions.js';
+import type { CodeBuildBuildSpec } from '../api/v1alpha1/pipeline.js';
+import { renderMap } from '../children/template.js';
 import { regionalClients, type AwsClientOptions } from '../clients/awsClients.js';
-import type { EcrRegistry } from '../clients/ecr.js';
-import { renderMap } from '../controller/render/template.js';
+import type { EcrRepositories } from '../clients/ecr.js';
 import { DIGEST, modelBuildArgs, type Builder, type BuildRequest, type BuildState } from './builder.js';
 
-export class CodeBuildBuilder implements Builder {
+export class CodeBuildBuilder implements Builder<CodeBuildBuildSpec> {
   readonly kind = 'codebuild' as const;
   // CodeBuild takes minutes to provision and build; there is nothing to watch, so poll gently.
   readonly pollIntervalMs = 15_000;
   private readonly client: (region: string) => CodeBuildClient;
 
   constructor(
-    private readonly ecr: EcrRegistry,
+    private readonly ecr: EcrRepositories,
     options: AwsClientOptions = {},
   ) {
     this.client = regionalClients((config) => new CodeBuildClient(config), options);
   }
 
-  async start(req: BuildRequest): Promise<string> {
-    const { md, model, repo, tag } = req;
-    const build = md.spec.build!;
+  async start(req: BuildRequest<CodeBuildBuildSpec>): Promise<string> {
+    const { md, model, build, repo, tag } = req;
     const env = {
       IMAGE_REPO: repo.uri,
       IMAGE_TAG: tag,
@@ -38,7 +39,7 @@ export class CodeBuildBuilder implements Builder {
     };
     const out = await this.client(repo.region).send(
       new StartBuildCommand({
-        projectName: build.codebuild!.projectName,
+        projectName: build.codebuild.projectName,
         idempotencyToken: createHash('sha256')
           .update(`${md.metadata.uid}:${model.version}:${req.buildHash}`)
           .digest('hex'),
@@ -54,7 +55,7 @@ export class CodeBuildBuilder implements Builder {
     return out.build.id;
   }
 
-  async observe(req: BuildRequest, id: string): Promise<BuildState> {
+  async observe(req: BuildRequest<CodeBuildBuildSpec>, id: string): Promise<BuildState> {
     const out = await this.client(req.repo.region).send(new BatchGetBuildsCommand({ ids: [id] }));
     const build = out.builds?.find((b) => b.id === id);
     if (!build) return { phase: 'Missing' };
@@ -85,7 +86,7 @@ export function codeBuildOutcome(id: string, build: Build, registryDigest: strin
       if (digest) return { phase: 'Succeeded', digest };
       return {
         phase: 'Failed',
-        reason: 'BuildDigestMissing',
+        reason: Reason.BuildDigestMissing,
         message: `CodeBuild build "${id}" succeeded but exported no IMAGE_DIGEST and pushed no image with the expected tag`,
       };
     }
@@ -97,7 +98,7 @@ export function codeBuildOutcome(id: string, build: Build, registryDigest: strin
         .join('; ');
       return {
         phase: 'Failed',
-        reason: 'BuildFailed',
+        reason: Reason.BuildFailed,
         message: `CodeBuild build "${id}" ended ${build.buildStatus}${why ? `: ${why}` : ''}`.slice(0, 1024),
       };
     }

@@ -4,10 +4,12 @@
 import type { BatchV1Api, CoreV1Api, V1Job, V1Pod } from '@kubernetes/client-node';
 import { failedCondition, jobPods, jobState, terminatedContainers, type JobState } from '../runtime/jobs.js';
 import { isConflict, isNotFound } from '../runtime/kubeErrors.js';
-import { KANIKO_CONTAINER, renderBuildJob } from '../controller/render/buildJob.js';
+import { Reason } from '../api/v1alpha1/conditions.js';
+import type { KanikoBuildSpec } from '../api/v1alpha1/pipeline.js';
 import { DIGEST, type Builder, type BuildRequest, type BuildState } from './builder.js';
+import { KANIKO_CONTAINER, renderBuildJob } from './kanikoJob.js';
 
-export class KanikoBuilder implements Builder {
+export class KanikoBuilder implements Builder<KanikoBuildSpec> {
   readonly kind = 'kaniko' as const;
   readonly pollIntervalMs = 0; // the Job informer wakes the reconciler
 
@@ -16,10 +18,11 @@ export class KanikoBuilder implements Builder {
     private readonly core: CoreV1Api,
   ) {}
 
-  async start(req: BuildRequest): Promise<string> {
+  async start(req: BuildRequest<KanikoBuildSpec>): Promise<string> {
     const job = renderBuildJob({
       md: req.md,
       model: req.model,
+      build: req.build,
       destination: `${req.repo.uri}:${req.tag}`,
       buildHash: req.buildHash,
       region: req.repo.region,
@@ -29,10 +32,10 @@ export class KanikoBuilder implements Builder {
     } catch (err) {
       if (!isConflict(err)) throw err; // 409: our Job from an earlier reconcile; observe it
     }
-    return job.metadata!.name!;
+    return job.metadata.name;
   }
 
-  async observe(req: BuildRequest, name: string): Promise<BuildState> {
+  async observe(req: BuildRequest<KanikoBuildSpec>, name: string): Promise<BuildState> {
     const namespace = req.md.metadata.namespace;
     let job: V1Job;
     try {
@@ -60,7 +63,7 @@ export function buildOutcome(
     if (DIGEST.test(digest)) return { phase: 'Succeeded', digest };
     return {
       phase: 'Failed',
-      reason: 'BuildDigestMissing',
+      reason: Reason.BuildDigestMissing,
       message: `build Job "${name}" completed without an image digest in its termination message`,
     };
   }
@@ -69,7 +72,7 @@ export function buildOutcome(
   const why = [condition?.reason, condition?.message, log].filter(Boolean).join(': ');
   return {
     phase: 'Failed',
-    reason: 'BuildFailed',
+    reason: Reason.BuildFailed,
     message: `build Job "${name}" failed${why ? `: ${why}` : ''}`.slice(0, 1024),
   };
 }

@@ -38,12 +38,11 @@ const USER_ERRORS = new Set([
   'LimitExceededException',
 ]);
 
-export type EcrOptions = AwsClientOptions;
-
-export class EcrRegistry {
+/** The ECR repositories the operator pushes to and reads from. */
+export class EcrRepositories {
   private readonly client: (region: string) => ECRClient;
 
-  constructor(options: EcrOptions = {}) {
+  constructor(options: AwsClientOptions = {}) {
     this.client = regionalClients((config) => new ECRClient(config), options);
   }
 

@@ -32,16 +32,6 @@ export class MlflowError extends Error {
   ) {
     super(message, options);
   }
-
-  /** True when retrying without any change can help. */
-  get transient(): boolean {
-    return (
-      this.kind === 'Unreachable' ||
-      this.kind === 'ServerError' ||
-      this.kind === 'InvalidResponse' ||
-      this.kind === 'VersionNotReady'
-    );
-  }
 }
 
 const ModelVersionSchema = z.object({

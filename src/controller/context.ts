@@ -1,17 +1,21 @@
-// What one reconcile of one ModelDeployment shares between its steps.
+// What one reconcile of one ModelDeployment shares between its steps, and how a step hands its
+// result to the next.
 import type { AppsV1Api, BatchV1Api, CoreV1Api } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { setCondition } from '../runtime/conditions.js';
-import { Stalling } from '../runtime/errors.js';
-import type { Builder } from '../builders/builder.js';
-import type { EcrRegistry } from '../clients/ecr.js';
+import { Reason, type ConditionType } from '../api/v1alpha1/conditions.js';
 import type {
   ModelDeployment,
   ModelDeploymentSpec,
   ModelDeploymentStatus,
   Phase,
 } from '../api/v1alpha1/modelDeployment.js';
+import type { Builders } from '../builders/builder.js';
+import type { EcrRepositories } from '../clients/ecr.js';
 import type { ModelVersion } from '../clients/mlflow.js';
+import { setCondition } from '../runtime/conditions.js';
+import { reasonOf } from '../runtime/errors.js';
+import type { EventRecorder } from '../runtime/events.js';
+import type { StatusPatcher } from '../runtime/statusPatch.js';
 import type { EventSpec } from './summarize.js';
 
 /** The registry calls the operator makes; MlflowClient is the implementation. */
@@ -37,14 +41,14 @@ export class PollTracker {
 
 /** What the build → rollout → test steps talk to. */
 export interface PipelineDeps {
-  ecr: EcrRegistry;
-  builders: Record<'kaniko' | 'codebuild', Builder>;
+  ecr: EcrRepositories;
+  builders: Builders;
   apps: AppsV1Api;
   batch: BatchV1Api;
   core: CoreV1Api;
 }
 
-/** What the reconciler reports to metrics; optional so tests can leave it out. */
+/** What the reconciler reports to metrics. */
 export interface ReconcileMetrics {
   phase(namespace: string, name: string, phase: Phase | undefined): void;
   forget(namespace: string, name: string): void;
@@ -53,14 +57,20 @@ export interface ReconcileMetrics {
 
 export type PipelineStep = 'build' | 'rollout' | 'test';
 
-export interface ReconcileDeps {
-  metrics?: ReconcileMetrics;
+/** Everything the reconciler needs from outside, wired by the operator (and by test harnesses). */
+export interface ReconcilerDeps {
+  /** The informer cache's copy of a ModelDeployment. */
+  get(key: string): ModelDeployment | undefined;
   registryFor(md: ModelDeployment): Promise<ModelRegistry>;
-  pipeline?: PipelineDeps;
+  pipeline: PipelineDeps;
   polls: PollTracker;
+  metrics: ReconcileMetrics;
+  statusPatcher: Pick<StatusPatcher, 'patch'>;
+  events: Pick<EventRecorder, 'record'>;
+  log: Logger;
   now(): Date;
-  /** Field manager for the writes the operator makes. */
-  fieldManager?: string;
+  /** Field manager of the writes the operator makes. */
+  fieldManager: string;
 }
 
 export interface ReconcileContext {
@@ -79,16 +89,30 @@ export interface ReconcileContext {
   requeueAfterMs: number | undefined;
   now: Date;
   log: Logger;
-  deps: ReconcileDeps;
+  deps: ReconcilerDeps;
 }
 
-export type StepResult =
-  | { kind: 'continue' }
+/** Something is not ready yet: look again after `requeueAfterMs`. */
+export type Wait = { kind: 'wait'; reason: Reason; message: string; requeueAfterMs: number };
+
+/** Why a step ends the reconcile early. */
+export type Stop =
   | { kind: 'done' } // nothing left to do this time: the pipeline is complete
   | { kind: 'idle'; requeueAfterMs: number } // nothing to do until then; keep the last verdict
-  | { kind: 'wait'; reason: string; message: string; requeueAfterMs: number };
+  | Wait;
 
-export type Step = (ctx: ReconcileContext) => Promise<StepResult>;
+/** A step either hands its result to the next step or stops the reconcile. Failures are thrown
+ * as typed errors (runtime/errors.ts); waiting is always a returned `wait`. */
+export type StepResult<T> = { kind: 'next'; value: T } | Stop;
+
+export const next = <T>(value: T): StepResult<T> => ({ kind: 'next', value });
+
+export const wait = (reason: Reason, message: string, requeueAfterMs: number): Wait => ({
+  kind: 'wait',
+  reason,
+  message,
+  requeueAfterMs,
+});
 
 export function requeueNoLaterThan(ctx: ReconcileContext, ms: number): void {
   ctx.requeueAfterMs = ctx.requeueAfterMs === undefined ? ms : Math.min(ctx.requeueAfterMs, ms);
@@ -97,8 +121,8 @@ export function requeueNoLaterThan(ctx: ReconcileContext, ms: number): void {
 /** Sets one step condition on the status being built. */
 export function markStep(
   ctx: ReconcileContext,
-  type: string,
-): (status: 'True' | 'False', reason: string, message: string) => void {
+  type: ConditionType,
+): (status: 'True' | 'False', reason: Reason, message: string) => void {
   return (status, reason, message) => {
     ctx.status.conditions = setCondition(
       ctx.status.conditions ?? [],
@@ -121,12 +145,8 @@ export function observeStep(
     ctx.stepDurations.push({ step, result, seconds: Math.max(0, (ctx.now.getTime() - started) / 1000) });
 }
 
-/** The clients of the build → rollout → test steps; an operator started without them stalls. */
-export function pipelineDeps(ctx: ReconcileContext): PipelineDeps {
-  if (!ctx.deps.pipeline)
-    throw new Stalling(
-      'PipelineUnavailable',
-      'this operator was started without AWS and Kubernetes clients for the pipeline',
-    );
-  return ctx.deps.pipeline;
+/** The catalogue reason of a thrown error. The operator builds its typed errors from catalogue
+ * reasons only; any other error is a ReconcileError. */
+export function reasonFrom(err: unknown): Reason {
+  return (reasonOf(err) as Reason | undefined) ?? Reason.ReconcileError;
 }

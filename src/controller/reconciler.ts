@@ -1,6 +1,6 @@
-// The ModelDeployment reconciler: an ordered list of steps sharing one context, and a summary
-// that always runs at the end and writes status only when it changed.
-import type { Logger } from 'pino';
+// The ModelDeployment reconciler: ordered steps sharing one context, each handing its typed
+// result to the next, and a summary that always runs at the end and writes status only when it
+// changed.
 import {
   API_VERSION,
   GROUP,
@@ -8,19 +8,16 @@ import {
   ModelDeploymentSpecStrictSchema,
   PLURAL,
   VERSION,
-  type ModelDeployment,
   type ModelDeploymentStatus,
 } from '../api/v1alpha1/modelDeployment.js';
+import { Reason, RunResult } from '../api/v1alpha1/conditions.js';
 import { parseDurationMs } from '../runtime/duration.js';
 import { done, requeueAfter, type Result } from '../runtime/controller.js';
-import { Stalling, Waiting, messageOf, reasonOf } from '../runtime/errors.js';
-import type { EventRecorder } from '../runtime/events.js';
+import { Stalling, messageOf } from '../runtime/errors.js';
 import { splitKey } from '../runtime/informer.js';
 import { isConflict, isForbidden, isNotFound, kubeMessageOf } from '../runtime/kubeErrors.js';
-import type { StatusPatcher } from '../runtime/statusPatch.js';
-import type { ReconcileContext, ReconcileDeps, Step } from './context.js';
-import { recordRun } from './history.js';
-import { RunFailed } from './runFailed.js';
+import { reasonFrom, type ReconcileContext, type ReconcilerDeps, type Stop } from './context.js';
+import { finishRun, RunFailed } from './run.js';
 import { ensureImage } from './steps/ensureImage.js';
 import { planRun } from './steps/planRun.js';
 import { resolveModel } from './steps/resolveModel.js';
@@ -28,15 +25,20 @@ import { rollout } from './steps/rollout.js';
 import { runTests } from './steps/runTests.js';
 import { summarize, transitionEvents, type Outcome } from './summarize.js';
 
-export const steps: readonly Step[] = [resolveModel, planRun, ensureImage, rollout, runTests];
-
 const CONFLICT_RETRY_MS = 500;
 
-export interface ReconcilerDeps extends ReconcileDeps {
-  get(key: string): ModelDeployment | undefined;
-  statusPatcher: Pick<StatusPatcher, 'patch'>;
-  events: Pick<EventRecorder, 'record'>;
-  log: Logger;
+/** The pipeline: each step hands its typed result to the next, or stops the reconcile. */
+async function runSteps(ctx: ReconcileContext): Promise<Stop> {
+  const model = await resolveModel(ctx);
+  if (model.kind !== 'next') return model;
+  const plan = planRun(ctx, model.value);
+  if (plan.kind !== 'next') return plan;
+  const image = await ensureImage(ctx, plan.value);
+  if (image.kind !== 'next') return image;
+  const rolled = await rollout(ctx, plan.value, image.value);
+  if (rolled.kind !== 'next') return rolled;
+  const tested = await runTests(ctx, plan.value, rolled.value);
+  return tested.kind === 'next' ? { kind: 'done' } : tested;
 }
 
 export function makeReconciler(deps: ReconcilerDeps): (key: string) => Promise<Result> {
@@ -45,7 +47,7 @@ export function makeReconciler(deps: ReconcilerDeps): (key: string) => Promise<R
     if (!md) {
       deps.polls.forget(key);
       const { namespace, name } = splitKey(key);
-      deps.metrics?.forget(namespace, name);
+      deps.metrics.forget(namespace, name);
       return done();
     }
     if (md.spec?.suspend || md.metadata.deletionTimestamp) return done();
@@ -89,50 +91,49 @@ async function runPipeline(ctx: ReconcileContext): Promise<Verdict> {
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       throw new Stalling(
-        'InvalidSpec',
+        Reason.InvalidSpec,
         `spec.${issue?.path.join('.')}: ${issue?.message}; fix the ModelDeployment`,
       );
     }
     ctx.spec = parsed.data;
-    return await runSteps(ctx);
+    return verdictOf(ctx, await runSteps(ctx));
   } catch (err) {
     return fromError(ctx, err);
   }
 }
 
-async function runSteps(ctx: ReconcileContext): Promise<Verdict> {
-  for (const step of steps) {
-    const r = await step(ctx);
-    if (r.kind === 'done') break;
-    if (r.kind === 'idle') return { outcome: { kind: 'idle' }, result: requeueAfter(r.requeueAfterMs) };
-    if (r.kind === 'wait') {
+function verdictOf(ctx: ReconcileContext, stop: Stop): Verdict {
+  switch (stop.kind) {
+    case 'idle':
+      return { outcome: { kind: 'idle' }, result: requeueAfter(stop.requeueAfterMs) };
+    case 'wait':
       return {
-        outcome: { kind: 'progressing', reason: r.reason, message: r.message },
-        result: requeueAfter(r.requeueAfterMs),
+        outcome: { kind: 'progressing', reason: stop.reason, message: stop.message },
+        result: requeueAfter(stop.requeueAfterMs),
       };
-    }
+    case 'done':
+      finishRun(ctx, RunResult.Succeeded);
+      return {
+        outcome: { kind: 'succeeded', message: readyMessage(ctx) },
+        result: ctx.requeueAfterMs !== undefined ? requeueAfter(ctx.requeueAfterMs) : done(),
+      };
   }
-  finishRun(ctx, 'Succeeded');
-  return {
-    outcome: { kind: 'succeeded', message: readyMessage(ctx) },
-    result: ctx.requeueAfterMs !== undefined ? requeueAfter(ctx.requeueAfterMs) : done(),
-  };
 }
 
-function fromError(
-  ctx: ReconcileContext,
-  err: unknown,
-): { outcome: Outcome; result: Result; failure?: unknown } {
-  const reason = reasonOf(err);
-  const message = messageOf(err);
+function fromError(ctx: ReconcileContext, err: unknown): Verdict {
   if (isForbidden(err)) {
     // RBAC refused a call: retrying cannot help until someone grants the verb.
     return fromError(
       ctx,
-      new Stalling('Forbidden', `${kubeMessageOf(err)}; grant the operator's ServiceAccount this permission`),
+      new Stalling(
+        Reason.Forbidden,
+        `${kubeMessageOf(err)}; grant the operator's ServiceAccount this permission`,
+      ),
     );
   }
-  if (err instanceof RunFailed) finishRun(ctx, 'Failed', reason, message);
+  const reason = reasonFrom(err);
+  const message = messageOf(err);
+  if (err instanceof RunFailed) finishRun(ctx, RunResult.Failed, reason, message);
   if (err instanceof Stalling) {
     ctx.log.warn({ reason, message }, 'Stalled');
     const { pollInterval } = ctx.md.spec?.model ?? {};
@@ -140,33 +141,7 @@ function fromError(
     const again = ctx.requeueAfterMs ?? safeInterval(pollInterval);
     return { outcome: { kind: 'stalled', reason, message }, result: requeueAfter(again) };
   }
-  if (err instanceof Waiting) {
-    return { outcome: { kind: 'progressing', reason, message }, result: requeueAfter(err.afterMs) };
-  }
   return { outcome: { kind: 'retrying', reason, message }, result: done(), failure: err };
-}
-
-/** Closes the run in progress, if any, and files it in history. */
-function finishRun(
-  ctx: ReconcileContext,
-  result: 'Succeeded' | 'Failed',
-  reason?: string,
-  message?: string,
-): void {
-  const run = ctx.status.currentRun;
-  if (!run || run.result !== undefined) return;
-  const image = ctx.status.rollout?.image ?? ctx.status.image?.ref;
-  const finished = {
-    ...run,
-    result,
-    finishedAt: ctx.now.toISOString(),
-    ...(image ? { image } : {}),
-    ...(reason ? { reason } : {}),
-    ...(message ? { message } : {}),
-  };
-  ctx.status.currentRun = finished;
-  recordRun(ctx.status, finished, ctx.spec.historyLimit);
-  ctx.log.info({ version: run.version, result, reason }, 'Finished deployment run');
 }
 
 function readyMessage(ctx: ReconcileContext): string {
@@ -197,7 +172,7 @@ async function writeStatus(ctx: ReconcileContext, outcome: Outcome, deps: Reconc
     now: ctx.now,
   });
   const { namespace, name, resourceVersion } = ctx.md.metadata;
-  deps.metrics?.phase(namespace, name, after.phase);
+  deps.metrics.phase(namespace, name, after.phase);
   const wrote = await deps.statusPatcher.patch(
     { group: GROUP, version: VERSION, plural: PLURAL, namespace, name },
     resourceVersion,
@@ -206,7 +181,7 @@ async function writeStatus(ctx: ReconcileContext, outcome: Outcome, deps: Reconc
   );
   if (!wrote) return;
   ctx.log.debug({ phase: after.phase }, 'Patched status');
-  for (const d of ctx.stepDurations) deps.metrics?.step(d.step, d.result, d.seconds);
+  for (const d of ctx.stepDurations) deps.metrics.step(d.step, d.result, d.seconds);
   const target = { apiVersion: API_VERSION, kind: KIND, metadata: ctx.md.metadata };
   for (const e of [...ctx.events, ...transitionEvents(before, after)]) {
     await deps.events.record(target, e.type, e.reason, e.message);

@@ -1,5 +1,6 @@
 // Builds the MLflow client for one ModelDeployment, with credentials read from its Secret.
 import type { CoreV1Api } from '@kubernetes/client-node';
+import { Reason } from '../api/v1alpha1/conditions.js';
 import type { ModelDeployment } from '../api/v1alpha1/modelDeployment.js';
 import { MlflowClient, type MlflowAuth, type MlflowClientOptions } from '../clients/mlflow.js';
 import { CredentialsError, credentialsFromSecretData } from '../clients/mlflowCredentials.js';
@@ -30,15 +31,18 @@ async function readAuth(core: CoreV1Api, namespace: string, name: string): Promi
     const secret = await core.readNamespacedSecret({ namespace, name });
     return credentialsFromSecretData(name, secret.data);
   } catch (err) {
-    if (err instanceof CredentialsError) throw new Stalling('InvalidCredentialsSecret', err.message);
+    if (err instanceof CredentialsError) throw new Stalling(Reason.InvalidCredentialsSecret, err.message);
     if (isNotFound(err)) {
       throw new Stalling(
-        'CredentialsSecretNotFound',
+        Reason.CredentialsSecretNotFound,
         `Secret "${name}" named in spec.registry.credentialsSecretRef does not exist in namespace "${namespace}"`,
       );
     }
     if (isForbidden(err)) {
-      throw new Stalling('CredentialsSecretForbidden', `cannot read Secret "${name}": ${kubeMessageOf(err)}`);
+      throw new Stalling(
+        Reason.CredentialsSecretForbidden,
+        `cannot read Secret "${name}": ${kubeMessageOf(err)}`,
+      );
     }
     throw err;
   }

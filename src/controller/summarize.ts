@@ -1,15 +1,10 @@
 // Turns the outcome of one reconcile into kstatus conditions and the phase, and names the Events
 // the change deserves. Pure: the reconciler patches and records what this returns.
+import { ConditionType, Reason } from '../api/v1alpha1/conditions.js';
 import type { ModelDeploymentStatus, Phase } from '../api/v1alpha1/modelDeployment.js';
-import {
-  type Condition,
-  READY,
-  RECONCILING,
-  STALLED,
-  findCondition,
-  removeCondition,
-  setCondition,
-} from '../runtime/conditions.js';
+import { type Condition, findCondition, removeCondition, setCondition } from '../runtime/conditions.js';
+
+const { Ready: READY, Reconciling: RECONCILING, Stalled: STALLED } = ConditionType;
 
 export type Outcome =
   | { kind: 'succeeded'; message: string } // every step is done
@@ -49,7 +44,7 @@ export function summarize({
   let phase: Phase;
   switch (outcome.kind) {
     case 'succeeded':
-      set(READY, 'True', 'Succeeded', outcome.message);
+      set(READY, 'True', Reason.Succeeded, outcome.message);
       conditions = removeCondition(removeCondition(conditions, RECONCILING), STALLED);
       phase = 'Succeeded';
       break;
@@ -59,7 +54,7 @@ export function summarize({
       set(
         RECONCILING,
         'True',
-        outcome.kind === 'retrying' ? 'ProgressingWithRetry' : outcome.reason,
+        outcome.kind === 'retrying' ? Reason.ProgressingWithRetry : outcome.reason,
         outcome.message,
       );
       conditions = removeCondition(conditions, STALLED);
@@ -77,7 +72,7 @@ export function summarize({
 
 // Ready, Reconciling, Stalled first, then the step conditions in the order they were added.
 function orderConditions(conditions: Condition[]): Condition[] {
-  const kstatus = [READY, RECONCILING, STALLED];
+  const kstatus: string[] = [READY, RECONCILING, STALLED];
   const rank = (c: Condition) => (kstatus.includes(c.type) ? kstatus.indexOf(c.type) : kstatus.length);
   return [...conditions].sort((a, b) => rank(a) - rank(b));
 }
@@ -96,6 +91,6 @@ export function transitionEvents(
   const failing =
     ready.status !== 'True' &&
     (after.phase === 'Failed' ||
-      findCondition(after.conditions, RECONCILING)?.reason === 'ProgressingWithRetry');
+      findCondition(after.conditions, RECONCILING)?.reason === Reason.ProgressingWithRetry);
   return [{ type: failing ? 'Warning' : 'Normal', reason: ready.reason, message: ready.message }];
 }

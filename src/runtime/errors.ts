@@ -1,7 +1,8 @@
 // Typed reconcile errors decide how a failure is reported and retried:
-//   Stalling: the user must act (fix the spec, a Secret, the registry); no fast retry.
-//   Waiting:  nothing is wrong, something is not ready yet; look again after `afterMs`.
-//   anything else: transient; retry with exponential backoff.
+//   Stalling:  the user must act (fix the spec, a Secret, the registry); no fast retry.
+//   Transient: something outside failed; retry with exponential backoff, showing `reason`.
+//   anything else: unexpected; retried with backoff like Transient, under a generic reason.
+// Waiting on something that is not ready yet is not an error: steps return it as a result.
 // Reasons are PascalCase because they become condition and Event reasons; messages say what
 // happened and what to do, and never carry a secret.
 export class Stalling extends Error {
@@ -14,18 +15,6 @@ export class Stalling extends Error {
   }
 }
 
-export class Waiting extends Error {
-  override readonly name = 'Waiting';
-  constructor(
-    readonly reason: string,
-    message: string,
-    readonly afterMs: number,
-  ) {
-    super(message);
-  }
-}
-
-/** A transient error with a reason worth showing in conditions (the default is "ReconcileError"). */
 export class Transient extends Error {
   override readonly name = 'Transient';
   constructor(
@@ -37,9 +26,9 @@ export class Transient extends Error {
   }
 }
 
-export function reasonOf(err: unknown): string {
-  if (err instanceof Stalling || err instanceof Waiting || err instanceof Transient) return err.reason;
-  return 'ReconcileError';
+/** The reason a typed error carries; undefined for any other error. */
+export function reasonOf(err: unknown): string | undefined {
+  return err instanceof Stalling || err instanceof Transient ? err.reason : undefined;
 }
 
 export function messageOf(err: unknown): string {

@@ -200,7 +200,13 @@ export const ModelDeploymentStatusSchema = z
       .min(0)
       .optional()
       .describe('The .metadata.generation the status was last computed for.'),
-    phase: z.enum(PHASES).optional().describe('Coarse pipeline phase, derived from the conditions.'),
+    phase: z
+      .enum(PHASES)
+      .optional()
+      .describe(
+        'Where the pipeline is: the step running when the last reconcile ended (Resolving, Building, ' +
+          'Deploying, Verifying, Testing), Succeeded when every step is done, Failed while Stalled is True.',
+      ),
     model: ResolvedModelSchema.optional(),
     ...pipelineStatusFields,
     lastHandledReconcileAt: z

@@ -2,6 +2,7 @@
 // test Job (spec) and what each step did (status). Same rule as modelDeployment.ts: zod is
 // the source, the CRD is generated, CEL rules mirror the refinements.
 import { z } from 'zod';
+import { RunResult } from './conditions.js';
 
 // <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>; repository names as ECR allows.
 export const ECR_REPOSITORY =
@@ -11,7 +12,6 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
 const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
 // Docker tag characters plus the template placeholders.
 const TAG_TEMPLATE = /^[A-Za-z0-9_{][A-Za-z0-9_.{}-]{0,127}$/;
-export const TEMPLATE_PLACEHOLDERS = ['name', 'version', 'runId', 'runIdShort'] as const;
 
 export const DEFAULT_EXECUTOR_IMAGE = 'ghcr.io/kaniko-build/dist/mzihlmann-kaniko/executor:v1.24.3';
 
@@ -47,6 +47,7 @@ export const ImageSchema = z
       .describe('Tag mutability of a repository the operator creates. Defaults to IMMUTABLE.'),
   })
   .describe('Where the serving image is pushed. The repository is created if missing.');
+export type ImageSpec = z.infer<typeof ImageSchema>;
 
 export const BuildSchema = z
   .object({
@@ -119,6 +120,14 @@ export const BuildSchema = z
       .describe('CodeBuild settings; required when builder is codebuild.'),
   })
   .describe('How the serving image is built for each model version.');
+export type BuildSpec = z.infer<typeof BuildSchema>;
+/** A build spec the kaniko builder can run: the CEL rules guarantee the context. */
+export type KanikoBuildSpec = BuildSpec & { builder: 'kaniko'; context: string };
+/** A build spec the codebuild builder can run: the CEL rules guarantee the project. */
+export type CodeBuildBuildSpec = BuildSpec & {
+  builder: 'codebuild';
+  codebuild: NonNullable<BuildSpec['codebuild']>;
+};
 
 export const DeploymentTargetSchema = z
   .object({
@@ -131,6 +140,7 @@ export const DeploymentTargetSchema = z
     env: envMap('Environment set on the container (existing variables of the same name are replaced).'),
   })
   .describe('The serving Deployment the operator rolls to each new version. Nothing else in it is changed.');
+export type DeploymentTarget = z.infer<typeof DeploymentTargetSchema>;
 
 export const TestSchema = z
   .object({
@@ -168,29 +178,32 @@ export const TestSchema = z
   .describe(
     'Test Job run against the new version after the rollout; gets SERVICE_URL, MODEL_NAME, MODEL_VERSION, MODEL_URI.',
   );
+export type TestSpec = z.infer<typeof TestSchema>;
 
-export const pipelineRules = [
-  {
+/** The CEL rules across spec fields; `pipelineIssues` is their zod twin. */
+export const pipelineRule = {
+  needsImage: {
     rule: '!has(self.build) || self.build.builder == "none" || has(self.image)',
     message: 'spec.image is required when spec.build.builder is kaniko or codebuild',
   },
-  {
+  needsContext: {
     rule: '!has(self.build) || self.build.builder != "kaniko" || has(self.build.context)',
     message: 'spec.build.context is required when spec.build.builder is kaniko',
   },
-  {
+  needsProject: {
     rule: '!has(self.build) || self.build.builder != "codebuild" || has(self.build.codebuild)',
     message: 'spec.build.codebuild.projectName is required when spec.build.builder is codebuild',
   },
-  {
+  needsDeployment: {
     rule: '!(has(self.build) || has(self.test) || has(self.image)) || has(self.deployment)',
     message: 'spec.deployment is required when spec.image, spec.build or spec.test is set',
   },
-  {
+  needsBuild: {
     rule: '!has(self.deployment) || has(self.build)',
     message: 'spec.build is required when spec.deployment is set (builder: none only changes the model env)',
   },
-];
+};
+export const pipelineRules = Object.values(pipelineRule);
 
 // ---- status ----
 
@@ -229,7 +242,7 @@ export const RunSchema = z
     specHash: z.string().describe('Hash of the pipeline spec this run applies.'),
     startedAt: z.string().describe('When the run started (RFC 3339).'),
     finishedAt: z.string().optional().describe('When it finished (RFC 3339).'),
-    result: z.enum(['Succeeded', 'Failed', 'Superseded']).optional().describe('Outcome once finished.'),
+    result: z.enum(Object.values(RunResult)).optional().describe('Outcome once finished.'),
     reason: z.string().optional().describe('Why it failed, in PascalCase.'),
     message: z.string().optional().describe('What failed, for people.'),
     image: z.string().optional().describe('Image deployed by digest.'),
@@ -237,6 +250,8 @@ export const RunSchema = z
   })
   .describe('One deployment of one model version.');
 export type Run = z.infer<typeof RunSchema>;
+export type ImageStatus = z.infer<typeof ImageStatusSchema>;
+export type BuildStatus = z.infer<typeof BuildStatusSchema>;
 
 export const pipelineStatusFields = {
   image: ImageStatusSchema.optional(),
@@ -259,21 +274,19 @@ interface PipelineSpecShape {
 
 /** The zod twin of `pipelineRules`, in the same order. */
 export function pipelineIssues(spec: PipelineSpecShape): { path: string[]; message: string }[] {
-  const [needsImage, needsContext, needsProject, needsDeployment, needsBuild] = pipelineRules.map(
-    (r) => r.message,
-  );
+  const { needsImage, needsContext, needsProject, needsDeployment, needsBuild } = pipelineRule;
   const issues: { path: string[]; message: string }[] = [];
   const { build } = spec;
   if (build && build.builder !== 'none' && !spec.image)
-    issues.push({ path: ['image'], message: needsImage! });
+    issues.push({ path: ['image'], message: needsImage.message });
   if (build?.builder === 'kaniko' && !build.context)
-    issues.push({ path: ['build', 'context'], message: needsContext! });
+    issues.push({ path: ['build', 'context'], message: needsContext.message });
   if (build?.builder === 'codebuild' && !build.codebuild) {
-    issues.push({ path: ['build', 'codebuild'], message: needsProject! });
+    issues.push({ path: ['build', 'codebuild'], message: needsProject.message });
   }
   if ((build || spec.test || spec.image) && !spec.deployment) {
-    issues.push({ path: ['deployment'], message: needsDeployment! });
+    issues.push({ path: ['deployment'], message: needsDeployment.message });
   }
-  if (spec.deployment && !build) issues.push({ path: ['build'], message: needsBuild! });
+  if (spec.deployment && !build) issues.push({ path: ['build'], message: needsBuild.message });
   return issues;
 }

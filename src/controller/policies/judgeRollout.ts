@@ -1,10 +1,11 @@
 // Is the rollout done? kubectl's `rollout status` rules for a Deployment, as a pure function.
 import type { V1Deployment } from '@kubernetes/client-node';
+import { Reason } from '../../api/v1alpha1/conditions.js';
 
 export type RolloutVerdict =
   | { kind: 'done'; message: string }
   | { kind: 'progressing'; message: string }
-  | { kind: 'failed'; reason: string; message: string };
+  | { kind: 'failed'; reason: Reason; message: string };
 
 export function judgeRollout(d: V1Deployment): RolloutVerdict {
   const name = d.metadata?.name ?? '';
@@ -17,7 +18,7 @@ export function judgeRollout(d: V1Deployment): RolloutVerdict {
   if (progressing?.reason === 'ProgressDeadlineExceeded') {
     return {
       kind: 'failed',
-      reason: 'ProgressDeadlineExceeded',
+      reason: Reason.ProgressDeadlineExceeded,
       message: `Deployment "${name}" exceeded its progress deadline: ${progressing.message ?? ''}`.trim(),
     };
   }

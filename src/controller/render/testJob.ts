@@ -1,22 +1,32 @@
 // The test Job run against a rolled-out version. Pure.
 import type { V1EnvVar, V1Job } from '@kubernetes/client-node';
 import type { ModelDeployment, ResolvedModel } from '../../api/v1alpha1/modelDeployment.js';
-import { childLabels, testJobName } from './names.js';
-import { ownerReference } from './ownerRef.js';
-import { renderMap } from './template.js';
+import type { TestSpec } from '../../api/v1alpha1/pipeline.js';
+import { childLabels, testJobName, type Named } from '../../children/names.js';
+import { ownerReference } from '../../children/ownerRef.js';
+import { renderMap } from '../../children/template.js';
 
 export const TEST_COMPONENT = 'model-test';
 
-export function serviceUrl(md: ModelDeployment): string {
-  return `http://${md.spec.deployment!.name}.${md.metadata.namespace}.svc`;
+/** The in-cluster URL of the serving Deployment's Service (same name, same namespace). */
+export function serviceUrl(namespace: string, deploymentName: string): string {
+  return `http://${deploymentName}.${namespace}.svc`;
 }
 
-/** `runKey` tells test runs of the same version apart (the image, a retry); it only feeds the name. */
-export function renderTestJob(md: ModelDeployment, model: ResolvedModel, runKey: string): V1Job {
-  const test = md.spec.test!;
+export interface TestJobInput {
+  md: ModelDeployment;
+  model: ResolvedModel;
+  test: TestSpec;
+  /** The serving Deployment under test. */
+  deploymentName: string;
+  /** Tells test runs of the same version apart (the image, a retry); it only feeds the name. */
+  runKey: string;
+}
+
+export function renderTestJob({ md, model, test, deploymentName, runKey }: TestJobInput): Named<V1Job> {
   const env: V1EnvVar[] = Object.entries({
     ...renderMap(test.env, model),
-    SERVICE_URL: serviceUrl(md),
+    SERVICE_URL: serviceUrl(md.metadata.namespace, deploymentName),
     MODEL_NAME: model.name,
     MODEL_VERSION: model.version,
     MODEL_URI: model.uri,

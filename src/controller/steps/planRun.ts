@@ -1,66 +1,90 @@
-// Step 2: decide whether the resolved version needs a deployment run. A run is one attempt to
-// deploy one (version, pipeline spec); its outcome is remembered, so a failed version is not
-// rebuilt or redeployed in a loop: only a new version, a spec change or the retry annotation
-// starts another.
-import { RETRY_ANNOTATION, type ModelDeploymentSpec } from '../../api/v1alpha1/modelDeployment.js';
-import type { Run } from '../../api/v1alpha1/pipeline.js';
-import { removeCondition } from '../../runtime/conditions.js';
-import type { ReconcileContext, StepResult } from '../context.js';
-import { recordRun } from '../history.js';
-import { shortHash } from '../render/names.js';
-import { RunFailed } from '../runFailed.js';
+// Step 2: decide whether the resolved version needs a deployment run (policies/decideRun.ts),
+// start it when it does, and hand the later steps a plan narrowed to what they need: no later
+// step reads an optional spec field again.
+import { EventReason, Reason } from '../../api/v1alpha1/conditions.js';
+import {
+  RETRY_ANNOTATION,
+  type ModelDeploymentSpec,
+  type ResolvedModel,
+} from '../../api/v1alpha1/modelDeployment.js';
+import {
+  pipelineRule,
+  type CodeBuildBuildSpec,
+  type DeploymentTarget,
+  type ImageSpec,
+  type KanikoBuildSpec,
+  type Run,
+  type TestSpec,
+} from '../../api/v1alpha1/pipeline.js';
+import { Stalling } from '../../runtime/errors.js';
+import { next, type ReconcileContext, type StepResult } from '../context.js';
+import { decideRun } from '../policies/decideRun.js';
+import { pipelineHash, RunFailed, startRun } from '../run.js';
 
-export const IMAGE_BUILT = 'ImageBuilt';
-export const DEPLOYED = 'Deployed';
-export const TESTS_PASSED = 'TestsPassed';
+/** How the serving image is made: not at all (builder none), or by a builder into ECR. */
+export type ImagePlan =
+  | { builder: 'none' }
+  | { builder: 'kaniko'; build: KanikoBuildSpec; image: ImageSpec }
+  | { builder: 'codebuild'; build: CodeBuildBuildSpec; image: ImageSpec };
 
-/** Everything in the spec that changes what a run does. */
-export const pipelineHash = (spec: ModelDeploymentSpec): string =>
-  shortHash({ image: spec.image, build: spec.build, deployment: spec.deployment, test: spec.test });
-
-export async function planRun(ctx: ReconcileContext): Promise<StepResult> {
-  const { spec, status, md } = ctx;
-  if (!spec.deployment) return { kind: 'done' }; // resolve-only ModelDeployment
-  const model = status.model!;
-  const specHash = pipelineHash(spec);
-  const retry = md.metadata.annotations?.[RETRY_ANNOTATION];
-  const run = status.currentRun;
-  const same = run !== undefined && run.version === model.version && run.specHash === specHash;
-  const retryRequested = retry !== undefined && retry !== run?.retryToken;
-
-  if (same && run.result === 'Succeeded') return { kind: 'done' };
-  if (same && run.result === 'Failed' && !retryRequested) {
-    throw new RunFailed(
-      run.reason ?? 'RunFailed',
-      `${run.message ?? `deploying version ${run.version} failed`}; deploy a new version, change the spec, ` +
-        `or set the annotation ${RETRY_ANNOTATION} to a new value to retry`,
-    );
-  }
-  if (same && run.result === undefined) return { kind: 'continue' }; // in progress: carry on
-
-  // A new run. One still in progress for another version or spec is superseded.
-  if (run && run.result === undefined) {
-    recordRun(status, { ...run, result: 'Superseded', finishedAt: ctx.now.toISOString() }, spec.historyLimit);
-  }
-  const next: Run = {
-    version: model.version,
-    ...(model.runId ? { runId: model.runId } : {}),
-    specHash,
-    startedAt: ctx.now.toISOString(),
-    ...(retry !== undefined ? { retryToken: retry } : {}),
-  };
-  status.currentRun = next;
-  delete status.image;
-  delete status.build;
-  delete status.rollout;
-  delete status.testJob;
-  for (const type of [IMAGE_BUILT, DEPLOYED, TESTS_PASSED])
-    status.conditions = removeCondition(status.conditions ?? [], type);
-  ctx.events.push({
-    type: 'Normal',
-    reason: 'DeploymentStarted',
-    message: `Deploying version ${model.version} of "${model.name}"${retryRequested && same ? ' again (retry requested)' : ''}`,
-  });
-  ctx.log.info({ version: model.version, specHash }, 'Started deployment run');
-  return { kind: 'continue' };
+/** What the build → rollout → test steps work from. */
+export interface RunPlan {
+  model: ResolvedModel;
+  run: Run;
+  images: ImagePlan;
+  deployment: DeploymentTarget;
+  test: TestSpec | undefined;
 }
+
+export function planRun(ctx: ReconcileContext, model: ResolvedModel): StepResult<RunPlan> {
+  const { spec, md } = ctx;
+  const { deployment, test } = spec;
+  if (!deployment) return { kind: 'done' }; // resolve-only ModelDeployment
+  const plan = (run: Run): RunPlan => ({ model, run, images: imagePlan(spec), deployment, test });
+  const retryToken = md.metadata.annotations?.[RETRY_ANNOTATION];
+  const specHash = pipelineHash(spec);
+  const decision = decideRun({ run: ctx.status.currentRun, version: model.version, specHash, retryToken });
+  switch (decision.kind) {
+    case 'deployed':
+      return { kind: 'done' };
+    case 'inProgress':
+      return next(plan(decision.run));
+    case 'failedBefore': {
+      const { run } = decision;
+      throw new RunFailed(
+        run.reason ?? Reason.RunFailed,
+        `${run.message ?? `deploying version ${run.version} failed`}; deploy a new version, change the spec, ` +
+          `or set the annotation ${RETRY_ANNOTATION} to a new value to retry`,
+      );
+    }
+    case 'start': {
+      const run = startRun(ctx, model, specHash, retryToken);
+      ctx.events.push({
+        type: 'Normal',
+        reason: EventReason.DeploymentStarted,
+        message: `Deploying version ${model.version} of "${model.name}"${decision.retry ? ' again (retry requested)' : ''}`,
+      });
+      return next(plan(run));
+    }
+  }
+}
+
+/** The build spec narrowed by builder. The CRD's CEL rules (and the strict schema the reconciler
+ * checks first) make the refusals unreachable; they keep the types honest. */
+export function imagePlan(spec: ModelDeploymentSpec): ImagePlan {
+  const { build, image } = spec;
+  if (!build || build.builder === 'none') return { builder: 'none' };
+  if (!image) throw invalid(pipelineRule.needsImage.message);
+  if (build.builder === 'kaniko') {
+    if (build.context === undefined) throw invalid(pipelineRule.needsContext.message);
+    return { builder: 'kaniko', build: { ...build, builder: 'kaniko', context: build.context }, image };
+  }
+  if (build.codebuild === undefined) throw invalid(pipelineRule.needsProject.message);
+  return {
+    builder: 'codebuild',
+    build: { ...build, builder: 'codebuild', codebuild: build.codebuild },
+    image,
+  };
+}
+
+const invalid = (message: string) => new Stalling(Reason.InvalidSpec, `${message}; fix the ModelDeployment`);

@@ -1,19 +1,29 @@
 // Step 1: find the model version the spec's stage or alias points at, and record it in status.
+import { ConditionType, EventReason, Reason } from '../../api/v1alpha1/conditions.js';
 import {
   followedRef,
   RECONCILE_REQUESTED_ANNOTATION,
   type ResolvedModel,
 } from '../../api/v1alpha1/modelDeployment.js';
 import { MlflowError, type ModelVersion } from '../../clients/mlflow.js';
+import { isTrue } from '../../runtime/conditions.js';
 import { parseDurationMs } from '../../runtime/duration.js';
-import { Stalling, Transient, Waiting, reasonOf } from '../../runtime/errors.js';
-import { markStep, requeueNoLaterThan, type ReconcileContext, type StepResult } from '../context.js';
+import { Stalling, Transient } from '../../runtime/errors.js';
+import {
+  markStep,
+  next,
+  reasonFrom,
+  requeueNoLaterThan,
+  wait,
+  type ReconcileContext,
+  type StepResult,
+  type Wait,
+} from '../context.js';
 import { nextPollInMs, shouldPoll } from '../policies/shouldPoll.js';
 
-export const MODEL_RESOLVED = 'ModelResolved';
 const VERSION_NOT_READY_RETRY_MS = 10_000;
 
-export async function resolveModel(ctx: ReconcileContext): Promise<StepResult> {
+export async function resolveModel(ctx: ReconcileContext): Promise<StepResult<ResolvedModel>> {
   ctx.phase = 'Resolving';
   const { spec, md, status, deps } = ctx;
   const intervalMs = parseDurationMs(spec.model.pollInterval);
@@ -31,13 +41,13 @@ export async function resolveModel(ctx: ReconcileContext): Promise<StepResult> {
   };
   const why = shouldPoll(pollInput);
   if (!why) {
-    const wait = nextPollInMs(pollInput) + jitter(intervalMs);
+    const due = nextPollInMs(pollInput) + jitter(intervalMs);
     // Not due: carry on with the version already resolved, or keep the last verdict.
-    if (status.model && status.conditions?.some((c) => c.type === MODEL_RESOLVED && c.status === 'True')) {
-      requeueNoLaterThan(ctx, wait);
-      return { kind: 'continue' };
+    if (status.model && isTrue(status.conditions, ConditionType.ModelResolved)) {
+      requeueNoLaterThan(ctx, due);
+      return next(status.model);
     }
-    return { kind: 'idle', requeueAfterMs: wait };
+    return { kind: 'idle', requeueAfterMs: due };
   }
 
   ctx.log.debug({ reason: why.reason }, 'Polling MLflow');
@@ -49,16 +59,19 @@ export async function resolveModel(ctx: ReconcileContext): Promise<StepResult> {
     version =
       spec.model.alias !== undefined
         ? await registry.getVersionByAlias(spec.model.name, spec.model.alias)
-        : await registry.getLatestVersionInStage(spec.model.name, spec.model.stage as string);
+        : await registry.getLatestVersionInStage(spec.model.name, spec.model.stage as string); // one of the two is set
   } catch (err) {
-    const stepError = toStepError(err, ctx);
-    markStep(ctx, MODEL_RESOLVED)('False', reasonOf(stepError), stepError.message);
+    const failure = registryFailure(err, ctx);
+    const { reason, message } =
+      failure instanceof Error ? { reason: reasonFrom(failure), message: failure.message } : failure;
+    markStep(ctx, ConditionType.ModelResolved)('False', reason, message);
     // A verdict the user must act on counts as a poll: look again at the next interval. Any
-    // other failure does not, so the backoff retry polls again even though this reconcile
-    // already marks the generation and the reconcile request as handled.
-    if (stepError instanceof Stalling) deps.polls.record(ctx.key, ctx.now.getTime());
+    // other failure does not, so the retry polls again even though this reconcile already marks
+    // the generation and the reconcile request as handled.
+    if (failure instanceof Stalling) deps.polls.record(ctx.key, ctx.now.getTime());
     else deps.polls.forget(ctx.key);
-    throw stepError;
+    if (failure instanceof Error) throw failure;
+    return failure;
   }
   deps.polls.record(ctx.key, ctx.now.getTime());
   requeueNoLaterThan(ctx, intervalMs + jitter(intervalMs));
@@ -75,15 +88,15 @@ export async function resolveModel(ctx: ReconcileContext): Promise<StepResult> {
     resolvedAt: changed || !previous ? ctx.now.toISOString() : previous.resolvedAt,
   };
   status.model = resolved;
-  markStep(ctx, MODEL_RESOLVED)(
+  markStep(ctx, ConditionType.ModelResolved)(
     'True',
-    'Resolved',
+    Reason.Resolved,
     `${ref} of "${spec.model.name}" is version ${version.version}`,
   );
   if (changed) {
     ctx.events.push({
       type: 'Normal',
-      reason: 'NewModelVersion',
+      reason: EventReason.NewModelVersion,
       message: `Resolved version ${version.version} of "${spec.model.name}" from ${ref}${previous ? ` (was ${previous.version})` : ''}`,
     });
     ctx.log.info(
@@ -91,38 +104,45 @@ export async function resolveModel(ctx: ReconcileContext): Promise<StepResult> {
       'Resolved new model version',
     );
   }
-  return { kind: 'continue' };
+  return next(resolved);
 }
 
-/** Registry failures as step errors: what the user must fix stalls; the rest is retried. */
-function toStepError(err: unknown, ctx: ReconcileContext): Error {
-  if (err instanceof Stalling || err instanceof Transient || err instanceof Waiting) return err;
+/** Registry failures as step results: what the user must fix stalls, a version MLflow is still
+ * registering is waited for, the rest is retried. */
+function registryFailure(err: unknown, ctx: ReconcileContext): Error | Wait {
+  if (err instanceof Stalling || err instanceof Transient) return err;
   if (!(err instanceof MlflowError)) return err instanceof Error ? err : new Error(String(err));
   const { model } = ctx.spec;
   switch (err.kind) {
     case 'ModelNotFound':
-      return new Stalling('ModelNotFound', `${err.message}; register it in MLflow or fix spec.model.name`);
+      return new Stalling(
+        Reason.ModelNotFound,
+        `${err.message}; register it in MLflow or fix spec.model.name`,
+      );
     case 'AliasNotFound':
-      return new Stalling('AliasNotFound', `${err.message}; set the alias in MLflow or fix spec.model.alias`);
+      return new Stalling(
+        Reason.AliasNotFound,
+        `${err.message}; set the alias in MLflow or fix spec.model.alias`,
+      );
     case 'NoVersionInStage':
       return new Stalling(
-        'NoVersionInStage',
+        Reason.NoVersionInStage,
         `${err.message}; transition a version to ${model.stage} or fix spec.model.stage`,
       );
     case 'Unauthorized':
-      return new Stalling('RegistryUnauthorized', err.message);
+      return new Stalling(Reason.RegistryUnauthorized, err.message);
     case 'BadRequest':
       return new Stalling(
-        'RegistryRequestRefused',
+        Reason.RegistryRequestRefused,
         `${err.message}; check spec.registry.trackingUri and spec.model`,
       );
     case 'VersionNotReady':
-      return new Waiting('VersionNotReady', err.message, VERSION_NOT_READY_RETRY_MS);
+      return wait(Reason.VersionNotReady, err.message, VERSION_NOT_READY_RETRY_MS);
     case 'InvalidResponse':
-      return new Transient('RegistryInvalidResponse', err.message, { cause: err });
+      return new Transient(Reason.RegistryInvalidResponse, err.message, { cause: err });
     case 'Unreachable':
     case 'ServerError':
-      return new Transient('RegistryUnavailable', err.message, { cause: err });
+      return new Transient(Reason.RegistryUnavailable, err.message, { cause: err });
   }
 }
 

@@ -3,26 +3,36 @@
 // container that already matches is not patched again: a restarted operator never rolls the
 // same version twice.
 import { PatchStrategy, setHeaderOptions, type V1Deployment } from '@kubernetes/client-node';
+import { ConditionType, EventReason, Reason } from '../../api/v1alpha1/conditions.js';
+import { renderMap } from '../../children/template.js';
 import { isTrue } from '../../runtime/conditions.js';
 import { Stalling, Transient } from '../../runtime/errors.js';
 import { isConflict, isNotFound, kubeMessageOf, statusCodeOf } from '../../runtime/kubeErrors.js';
-import { markStep, observeStep, pipelineDeps, type ReconcileContext, type StepResult } from '../context.js';
+import { markStep, next, observeStep, wait, type ReconcileContext, type StepResult } from '../context.js';
 import { judgeRollout } from '../policies/judgeRollout.js';
 import { containerPatch } from '../render/containerPatch.js';
-import { renderMap } from '../render/template.js';
-import { RunFailed } from '../runFailed.js';
-import { DEPLOYED } from './planRun.js';
+import { RunFailed } from '../run.js';
+import type { ServingImage } from './ensureImage.js';
+import type { RunPlan } from './planRun.js';
 
 const ROLLOUT_POLL_MS = 2000;
 
-export async function rollout(ctx: ReconcileContext): Promise<StepResult> {
+/** What the rollout left running: the container's image. */
+export interface RolledOut {
+  image: string;
+}
+
+export async function rollout(
+  ctx: ReconcileContext,
+  plan: RunPlan,
+  serving: ServingImage,
+): Promise<StepResult<RolledOut>> {
   ctx.phase = 'Deploying';
-  const { spec, status, md } = ctx;
-  const { apps } = pipelineDeps(ctx);
-  const model = status.model!;
-  const target = spec.deployment!;
+  const { status, md } = ctx;
+  const { apps } = ctx.deps.pipeline;
+  const { model, deployment: target } = plan;
   const namespace = md.metadata.namespace;
-  const mark = markStep(ctx, DEPLOYED);
+  const mark = markStep(ctx, ConditionType.Deployed);
 
   let deployment: V1Deployment;
   try {
@@ -30,7 +40,7 @@ export async function rollout(ctx: ReconcileContext): Promise<StepResult> {
   } catch (err) {
     if (isNotFound(err)) {
       throw new Stalling(
-        'DeploymentNotFound',
+        Reason.DeploymentNotFound,
         `Deployment "${target.name}" not found in namespace "${namespace}"; create it or fix spec.deployment.name`,
       );
     }
@@ -39,10 +49,10 @@ export async function rollout(ctx: ReconcileContext): Promise<StepResult> {
 
   // The exact version always wins: every pod of the rollout serves the same model.
   const env = { ...renderMap(target.env, model), MODEL_URI: model.uri, MODEL_VERSION: model.version };
-  const change = containerPatch(deployment, { container: target.container, image: status.image?.ref, env });
+  const change = containerPatch(deployment, { container: target.container, image: serving.ref, env });
   if (change.kind === 'missingContainer') {
     throw new Stalling(
-      'ContainerNotFound',
+      Reason.ContainerNotFound,
       `Deployment "${target.name}" has no container "${target.container}" (it has ${change.containers.join(', ') || 'none'}); fix spec.deployment.container`,
     );
   }
@@ -55,7 +65,7 @@ export async function rollout(ctx: ReconcileContext): Promise<StepResult> {
     } catch (err) {
       // 409/422: the Deployment changed under us (a failed `test` op); read it again next time.
       if (isConflict(err) || statusCodeOf(err) === 422)
-        throw new Transient('DeploymentChanged', kubeMessageOf(err), { cause: err });
+        throw new Transient(Reason.DeploymentChanged, kubeMessageOf(err), { cause: err });
       throw err;
     }
     status.rollout = {
@@ -64,18 +74,13 @@ export async function rollout(ctx: ReconcileContext): Promise<StepResult> {
       ...(change.previousImage ? { previousImage: change.previousImage } : {}),
       startedAt: ctx.now.toISOString(),
     };
-    mark('False', 'RollingOut', `rolling "${target.name}" to version ${model.version}`);
+    mark('False', Reason.RollingOut, `rolling "${target.name}" to version ${model.version}`);
     ctx.events.push({
       type: 'Normal',
-      reason: 'RolloutStarted',
-      message: `Rolling Deployment "${target.name}" to version ${model.version}${status.image ? ` (${status.image.ref})` : ''}`,
+      reason: EventReason.RolloutStarted,
+      message: `Rolling Deployment "${target.name}" to version ${model.version}${serving.ref ? ` (${serving.ref})` : ''}`,
     });
-    return {
-      kind: 'wait',
-      reason: 'RollingOut',
-      message: `rolling out version ${model.version}`,
-      requeueAfterMs: ROLLOUT_POLL_MS,
-    };
+    return wait(Reason.RollingOut, `rolling out version ${model.version}`, ROLLOUT_POLL_MS);
   }
   // Already matching: patched by an earlier reconcile (perhaps of a process that died before
   // writing status). Record it without a previous image we can no longer know.
@@ -83,7 +88,7 @@ export async function rollout(ctx: ReconcileContext): Promise<StepResult> {
     status.rollout = { version: model.version, image: change.image, startedAt: ctx.now.toISOString() };
     ctx.events.push({
       type: 'Normal',
-      reason: 'RolloutStarted',
+      reason: EventReason.RolloutStarted,
       message: `Deployment "${target.name}" already runs version ${model.version}`,
     });
   }
@@ -92,22 +97,17 @@ export async function rollout(ctx: ReconcileContext): Promise<StepResult> {
   const verdict = judgeRollout(deployment);
   switch (verdict.kind) {
     case 'progressing':
-      mark('False', 'RollingOut', verdict.message);
-      return {
-        kind: 'wait',
-        reason: 'RollingOut',
-        message: verdict.message,
-        requeueAfterMs: ROLLOUT_POLL_MS,
-      };
+      mark('False', Reason.RollingOut, verdict.message);
+      return wait(Reason.RollingOut, verdict.message, ROLLOUT_POLL_MS);
     case 'failed':
-      observeStep(ctx, 'rollout', 'failed', status.rollout?.startedAt);
+      observeStep(ctx, 'rollout', 'failed', status.rollout.startedAt);
       mark('False', verdict.reason, verdict.message);
       throw new RunFailed(verdict.reason, verdict.message);
     case 'done':
-      if (!isTrue(status.conditions, DEPLOYED)) {
-        observeStep(ctx, 'rollout', 'succeeded', status.rollout?.startedAt);
+      if (!isTrue(status.conditions, ConditionType.Deployed)) {
+        observeStep(ctx, 'rollout', 'succeeded', status.rollout.startedAt);
       }
-      mark('True', 'RolledOut', verdict.message);
-      return { kind: 'continue' };
+      mark('True', Reason.RolledOut, verdict.message);
+      return next({ image: status.rollout.image ?? change.image });
   }
 }

@@ -1,28 +1,38 @@
 // Step 5: run the test Job against the rolled-out version; its result decides the run.
 import type { V1Job } from '@kubernetes/client-node';
+import { ConditionType, EventReason, Reason } from '../../api/v1alpha1/conditions.js';
 import { isTrue } from '../../runtime/conditions.js';
 import { failedCondition, jobPods, jobState, terminatedContainers } from '../../runtime/jobs.js';
 import { isConflict, isNotFound } from '../../runtime/kubeErrors.js';
-import { markStep, observeStep, pipelineDeps, type ReconcileContext, type StepResult } from '../context.js';
+import { markStep, next, observeStep, wait, type ReconcileContext, type StepResult } from '../context.js';
 import { renderTestJob } from '../render/testJob.js';
-import { RunFailed } from '../runFailed.js';
-import { TESTS_PASSED } from './planRun.js';
+import { RunFailed } from '../run.js';
+import type { RunPlan } from './planRun.js';
+import type { RolledOut } from './rollout.js';
 
 const TEST_POLL_MS = 3000;
 
-export async function runTests(ctx: ReconcileContext): Promise<StepResult> {
-  const { spec, status, md } = ctx;
-  if (!spec.test) return { kind: 'continue' };
+export async function runTests(
+  ctx: ReconcileContext,
+  plan: RunPlan,
+  rolled: RolledOut,
+): Promise<StepResult<void>> {
+  const { status, md } = ctx;
+  const { model, run, test } = plan;
+  if (!test) return next(undefined);
   ctx.phase = 'Testing';
-  const { batch, core } = pipelineDeps(ctx);
-  const model = status.model!;
+  const { batch, core } = ctx.deps.pipeline;
   const namespace = md.metadata.namespace;
-  const mark = markStep(ctx, TESTS_PASSED);
+  const mark = markStep(ctx, ConditionType.TestsPassed);
   // A new run (new spec, a retry) gets a Job of its own; within a run the name is stable.
-  const image = status.rollout?.image ?? status.image?.ref ?? model.uri;
-  const run = status.currentRun;
-  const job = renderTestJob(md, model, [image, run?.specHash, run?.retryToken].filter(Boolean).join('#'));
-  const name = job.metadata!.name!;
+  const job = renderTestJob({
+    md,
+    model,
+    test,
+    deploymentName: plan.deployment.name,
+    runKey: [rolled.image, run.specHash, run.retryToken].filter(Boolean).join('#'),
+  });
+  const { name } = job.metadata;
 
   let current: V1Job | undefined;
   try {
@@ -43,7 +53,7 @@ export async function runTests(ctx: ReconcileContext): Promise<StepResult> {
   if (status.testJob !== name) {
     ctx.events.push({
       type: 'Normal',
-      reason: 'TestStarted',
+      reason: EventReason.TestStarted,
       message: `Started test Job "${name}" for version ${model.version}`,
     });
   }
@@ -51,13 +61,8 @@ export async function runTests(ctx: ReconcileContext): Promise<StepResult> {
 
   const state = jobState(current);
   if (state === 'Running') {
-    mark('False', 'Testing', `test Job "${name}" is running`);
-    return {
-      kind: 'wait',
-      reason: 'Testing',
-      message: `testing version ${model.version}`,
-      requeueAfterMs: TEST_POLL_MS,
-    };
+    mark('False', Reason.Testing, `test Job "${name}" is running`);
+    return wait(Reason.Testing, `testing version ${model.version}`, TEST_POLL_MS);
   }
   if (state === 'Failed') {
     const log = terminatedContainers(await jobPods(core, namespace, name))
@@ -70,12 +75,12 @@ export async function runTests(ctx: ReconcileContext): Promise<StepResult> {
         1024,
       );
     observeStep(ctx, 'test', 'failed', current.metadata?.creationTimestamp?.toISOString());
-    mark('False', 'TestsFailed', message);
-    throw new RunFailed('TestsFailed', message);
+    mark('False', Reason.TestsFailed, message);
+    throw new RunFailed(Reason.TestsFailed, message);
   }
-  if (!isTrue(status.conditions, TESTS_PASSED)) {
+  if (!isTrue(status.conditions, ConditionType.TestsPassed)) {
     observeStep(ctx, 'test', 'succeeded', current.metadata?.creationTimestamp?.toISOString());
   }
-  mark('True', 'TestsPassed', `test Job "${name}" succeeded`);
-  return { kind: 'continue' };
+  mark('True', Reason.TestsPassed, `test Job "${name}" succeeded`);
+  return next(undefined);
 }

@@ -7,6 +7,7 @@ import type {
   V1JobCondition,
   V1Pod,
 } from '@kubernetes/client-node';
+import type { KanikoBuildSpec } from '../../../src/api/v1alpha1/pipeline.js';
 import type { BuildRequest } from '../../../src/builders/builder.js';
 import { KanikoBuilder, buildOutcome } from '../../../src/builders/kaniko.js';
 import { jobState, type JobState } from '../../../src/runtime/jobs.js';
@@ -169,9 +170,10 @@ describe('buildOutcome: a failed Job', () => {
 // The builder itself, over fake Kubernetes APIs.
 describe('KanikoBuilder', () => {
   const md = pipelineMd();
-  const req: BuildRequest = {
+  const req: BuildRequest<KanikoBuildSpec> = {
     md,
     model: resolvedModel(),
+    build: md.spec.build as KanikoBuildSpec,
     repo: parseRepository(REPO),
     tag: 'v3-abcdef0',
     buildHash: 'deadbeef',

@@ -7,12 +7,14 @@ import {
   type ModelDeployment,
 } from '../../../src/api/v1alpha1/modelDeployment.js';
 import { MlflowError, type MlflowErrorKind } from '../../../src/clients/mlflow.js';
-import { MODEL_RESOLVED } from '../../../src/controller/steps/resolveModel.js';
+import { ConditionType } from '../../../src/api/v1alpha1/conditions.js';
 import { findCondition } from '../../../src/runtime/conditions.js';
 import { Transient } from '../../../src/runtime/errors.js';
 import { modelDeployment } from '../helpers/pipelineFixtures.js';
 import { INTERVAL_MS, KEY, START, setupReconciler } from '../helpers/reconcilerHarness.js';
 import { cond, version } from '../helpers/reconcilerFakes.js';
+
+const { ModelResolved: MODEL_RESOLVED } = ConditionType;
 
 function newModelDeployment(model: Record<string, unknown> = { alias: 'champion' }): ModelDeployment {
   return modelDeployment({
@@ -23,7 +25,7 @@ function newModelDeployment(model: Record<string, unknown> = { alias: 'champion'
 }
 
 /** The shared harness without pipeline clients: these objects only resolve a model version. */
-const setup = (md: ModelDeployment = newModelDeployment()) => setupReconciler({ md, pipeline: false });
+const setup = (md: ModelDeployment = newModelDeployment()) => setupReconciler({ md });
 
 describe('reconciler: resolving the model version', () => {
   it('first reconcile resolves the version, writes status and records a NewModelVersion event', async () => {

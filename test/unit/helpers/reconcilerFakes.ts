@@ -3,8 +3,7 @@
 // bumped), a recording Event sink, and condition readers.
 import type { ModelDeployment, ModelDeploymentStatus } from '../../../src/api/v1alpha1/modelDeployment.js';
 import type { MlflowError, ModelVersion } from '../../../src/clients/mlflow.js';
-import type { ModelRegistry } from '../../../src/controller/context.js';
-import type { ReconcilerDeps } from '../../../src/controller/reconciler.js';
+import type { ModelRegistry, ReconcilerDeps } from '../../../src/controller/context.js';
 import { findCondition, type Condition } from '../../../src/runtime/conditions.js';
 import { statusMergePatch, type ResourceRef } from '../../../src/runtime/statusPatch.js';
 import { applyMergePatch } from './mergePatch.js';

@@ -10,7 +10,7 @@ import type {
   ModelDeploymentStatus,
 } from '../../../src/api/v1alpha1/modelDeployment.js';
 import { KanikoBuilder } from '../../../src/builders/kaniko.js';
-import type { EcrRegistry } from '../../../src/clients/ecr.js';
+import type { EcrRepositories } from '../../../src/clients/ecr.js';
 import { PollTracker, type PipelineDeps } from '../../../src/controller/context.js';
 import { makeReconciler } from '../../../src/controller/reconciler.js';
 import { FakeBuilder } from './fakeBuilder.js';
@@ -44,8 +44,6 @@ export interface HarnessOptions {
   deployment?: V1Deployment | null;
   /** Use the real KanikoBuilder over the fake Job store instead of a FakeBuilder. */
   realKaniko?: boolean;
-  /** false: the reconciler gets no pipeline clients, like an operator started without them. */
-  pipeline?: boolean;
 }
 
 export type Harness = ReturnType<typeof setupReconciler>;
@@ -75,7 +73,7 @@ export function setupReconciler(opts: HarnessOptions = {}) {
   if (opts.deployment !== null)
     apps.deployments.set(`${NS}/churn-api`, opts.deployment ?? servingDeployment());
   const pipeline: PipelineDeps = {
-    ecr: ecr as unknown as EcrRegistry,
+    ecr: ecr as unknown as EcrRepositories,
     builders: {
       kaniko: opts.realKaniko
         ? new KanikoBuilder(batch as unknown as BatchV1Api, batch as unknown as CoreV1Api)
@@ -93,7 +91,7 @@ export function setupReconciler(opts: HarnessOptions = {}) {
       registryLookups++;
       return registry;
     },
-    ...(opts.pipeline === false ? {} : { pipeline }),
+    pipeline,
     polls,
     metrics: {
       phase: () => undefined,

@@ -3,10 +3,12 @@
 import { describe, expect, it } from '@jest/globals';
 import { RETRY_ANNOTATION } from '../../../../src/api/v1alpha1/modelDeployment.js';
 import { EcrError } from '../../../../src/clients/ecr.js';
-import { IMAGE_BUILT } from '../../../../src/controller/steps/planRun.js';
+import { ConditionType } from '../../../../src/api/v1alpha1/conditions.js';
 import { DIGEST_A, DIGEST_B, REPO } from '../../helpers/pipelineFixtures.js';
 import { REF_A, TAG, setupReconciler } from '../../helpers/reconcilerHarness.js';
 import { cond, message } from '../../helpers/reconcilerFakes.js';
+
+const { ImageBuilt: IMAGE_BUILT } = ConditionType;
 
 describe('reconciler pipeline: happy path, one reconcile at a time', () => {
   it('a tag already in ECR is reused: no build, and the rollout starts in the same reconcile', async () => {
@@ -102,7 +104,7 @@ describe('reconciler pipeline: the build result is checked against ECR', () => {
     {
       name: 'access denied stalls',
       error: new EcrError('creating ECR repository x failed: AccessDeniedException: no', true),
-      reason: 'RegistryAccessFailed',
+      reason: 'EcrRequestRefused',
       stalls: true,
     },
     {

@@ -2,11 +2,13 @@
 // from a new model version to a recorded successful run.
 import { describe, expect, it } from '@jest/globals';
 import type { V1Job } from '@kubernetes/client-node';
-import { DEPLOYED, IMAGE_BUILT, TESTS_PASSED } from '../../../../src/controller/steps/planRun.js';
+import { ConditionType } from '../../../../src/api/v1alpha1/conditions.js';
 import { OLD_IMAGE } from '../../helpers/fakeDeployments.js';
 import { DIGEST_A, REPO } from '../../helpers/pipelineFixtures.js';
 import { FIELD_MANAGER, REF_A, START, TAG, setupReconciler } from '../../helpers/reconcilerHarness.js';
 import { cond, message } from '../../helpers/reconcilerFakes.js';
+
+const { Deployed: DEPLOYED, ImageBuilt: IMAGE_BUILT, TestsPassed: TESTS_PASSED } = ConditionType;
 
 describe('reconciler pipeline: happy path, one reconcile at a time', () => {
   it('builds, checks the digest, rolls out by digest, tests, and records the run', async () => {

@@ -2,9 +2,11 @@
 // works on (failed runs not repeated, retries, new versions and specs, superseding, history).
 import { describe, expect, it } from '@jest/globals';
 import { RETRY_ANNOTATION, type ModelDeployment } from '../../../../src/api/v1alpha1/modelDeployment.js';
-import { IMAGE_BUILT } from '../../../../src/controller/steps/planRun.js';
+import { ConditionType } from '../../../../src/api/v1alpha1/conditions.js';
 import { INTERVAL_MS, START, setupReconciler, type Harness } from '../../helpers/reconcilerHarness.js';
 import { cond, message, version } from '../../helpers/reconcilerFakes.js';
+
+const { ImageBuilt: IMAGE_BUILT } = ConditionType;
 
 describe('reconciler pipeline: nothing to deploy', () => {
   it('a resolve-only spec (no deployment) makes no pipeline call', async () => {
@@ -26,13 +28,6 @@ describe('reconciler pipeline: nothing to deploy', () => {
     expect(s.currentRun).toBeUndefined();
     expect(s.history).toBeUndefined();
     expect(cond(s, 'Ready')).toEqual({ status: 'True', reason: 'Succeeded' });
-  });
-
-  it('a pipeline spec without pipeline clients stalls with PipelineUnavailable', async () => {
-    const t = setupReconciler({ pipeline: false });
-    await t.reconcile();
-    expect(t.status().phase).toBe('Failed');
-    expect(cond(t.status(), 'Stalled')).toEqual({ status: 'True', reason: 'PipelineUnavailable' });
   });
 });
 

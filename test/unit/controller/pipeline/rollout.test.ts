@@ -1,11 +1,13 @@
 // rollout through the reconciler: patching the serving Deployment's container and judging the
 // rollout, including builder none (no image of our own, only the model env changes).
 import { describe, expect, it } from '@jest/globals';
-import { DEPLOYED, IMAGE_BUILT } from '../../../../src/controller/steps/planRun.js';
+import { ConditionType } from '../../../../src/api/v1alpha1/conditions.js';
 import { OLD_IMAGE, servingDeployment } from '../../helpers/fakeDeployments.js';
 import { DIGEST_A, NS } from '../../helpers/pipelineFixtures.js';
 import { REF_A, START, TAG, setupReconciler } from '../../helpers/reconcilerHarness.js';
 import { apiError, cond, message, version } from '../../helpers/reconcilerFakes.js';
+
+const { Deployed: DEPLOYED, ImageBuilt: IMAGE_BUILT } = ConditionType;
 
 describe('reconciler pipeline: happy path, one reconcile at a time', () => {
   it('user deployment env is templated; the model env comes last and wins', async () => {

@@ -2,10 +2,12 @@
 // fixes, and a spec without tests.
 import { describe, expect, it } from '@jest/globals';
 import { RETRY_ANNOTATION } from '../../../../src/api/v1alpha1/modelDeployment.js';
-import { TESTS_PASSED } from '../../../../src/controller/steps/planRun.js';
+import { ConditionType } from '../../../../src/api/v1alpha1/conditions.js';
 import { DIGEST_A } from '../../helpers/pipelineFixtures.js';
 import { REF_A, TAG, deployAndRollOut, setupReconciler } from '../../helpers/reconcilerHarness.js';
 import { cond, message } from '../../helpers/reconcilerFakes.js';
+
+const { TestsPassed: TESTS_PASSED } = ConditionType;
 
 describe('reconciler pipeline: happy path, one reconcile at a time', () => {
   it('a spec without a test finishes when the rollout is done', async () => {

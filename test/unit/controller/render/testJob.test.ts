@@ -1,25 +1,38 @@
 import { describe, expect, it } from '@jest/globals';
 import type { V1Container } from '@kubernetes/client-node';
-import type { ModelDeployment } from '../../../../src/api/v1alpha1/modelDeployment.js';
-import { testJobName } from '../../../../src/controller/render/names.js';
+import type { ModelDeployment, ResolvedModel } from '../../../../src/api/v1alpha1/modelDeployment.js';
+import type { TestSpec } from '../../../../src/api/v1alpha1/pipeline.js';
+import { testJobName } from '../../../../src/children/names.js';
 import { TEST_COMPONENT, renderTestJob, serviceUrl } from '../../../../src/controller/render/testJob.js';
 import { DIGEST_A, DIGEST_B, REPO, pipelineMd, resolvedModel } from '../../helpers/pipelineFixtures.js';
 
 const IMAGE = `${REPO}@${DIGEST_A}`;
 
+/** The Job for the object's own test spec and serving Deployment, as the runTests step asks. */
+const render = (m: ModelDeployment, model: ResolvedModel, runKey: string) =>
+  renderTestJob({
+    md: m,
+    model,
+    test: m.spec.test as TestSpec,
+    deploymentName: m.spec.deployment?.name ?? '',
+    runKey,
+  });
+
 const md = (test: Record<string, unknown> = {}): ModelDeployment =>
   pipelineMd({ test: { image: 'acme/churn-tests:1', ...test } });
 const container = (m: ModelDeployment, image = IMAGE): V1Container =>
-  renderTestJob(m, resolvedModel(), image).spec!.template.spec!.containers[0]!;
+  render(m, resolvedModel(), image).spec!.template.spec!.containers[0]!;
 
 describe('serviceUrl', () => {
   it('is the in-cluster URL of the serving Deployment’s Service', () => {
-    expect(serviceUrl(md())).toBe('http://churn-api.ml.svc');
+    expect(serviceUrl(md().metadata.namespace, md().spec.deployment?.name ?? '')).toBe(
+      'http://churn-api.ml.svc',
+    );
   });
 });
 
 describe('renderTestJob: the Job', () => {
-  const job = renderTestJob(md(), resolvedModel(), IMAGE);
+  const job = render(md(), resolvedModel(), IMAGE);
 
   it('is a batch/v1 Job in the object namespace named after version and image', () => {
     expect(job.apiVersion).toBe('batch/v1');
@@ -55,7 +68,7 @@ describe('renderTestJob: the Job', () => {
     { name: 'defaults', test: {}, deadline: 600, ttl: 3600 },
     { name: 'spec values', test: { timeoutSeconds: 120, ttlSecondsAfterFinished: 0 }, deadline: 120, ttl: 0 },
   ])('$name: activeDeadlineSeconds $deadline, ttl $ttl', ({ test, deadline, ttl }) => {
-    const j = renderTestJob(md(test), resolvedModel(), IMAGE);
+    const j = render(md(test), resolvedModel(), IMAGE);
     expect(j.spec?.activeDeadlineSeconds).toBe(deadline);
     expect(j.spec?.ttlSecondsAfterFinished).toBe(ttl);
   });
@@ -65,7 +78,7 @@ describe('renderTestJob: the Job', () => {
     const test = m.spec.test as { timeoutSeconds?: number; ttlSecondsAfterFinished?: number };
     delete test.timeoutSeconds;
     delete test.ttlSecondsAfterFinished;
-    const j = renderTestJob(m, resolvedModel(), IMAGE);
+    const j = render(m, resolvedModel(), IMAGE);
     expect(j.spec?.activeDeadlineSeconds).toBe(600);
     expect(j.spec?.ttlSecondsAfterFinished).toBe(3600);
   });
@@ -75,27 +88,25 @@ describe('renderTestJob: the Job', () => {
     { name: 'other digest', image: `${REPO}@${DIGEST_B}`, same: false },
     { name: 'retry token appended', image: `${IMAGE}#1`, same: false },
   ])('$name → same name: $same', ({ image, same }) => {
-    const a = renderTestJob(md(), resolvedModel(), IMAGE).metadata?.name;
-    const b = renderTestJob(md(), resolvedModel(), image).metadata?.name;
+    const a = render(md(), resolvedModel(), IMAGE).metadata?.name;
+    const b = render(md(), resolvedModel(), image).metadata?.name;
     expect(a === b).toBe(same);
   });
 
   it('another version gets another name', () => {
-    expect(renderTestJob(md(), resolvedModel({ version: '4' }), IMAGE).metadata?.name).not.toBe(
-      job.metadata?.name,
-    );
+    expect(render(md(), resolvedModel({ version: '4' }), IMAGE).metadata?.name).not.toBe(job.metadata?.name);
   });
 
   it('a 60-character object name still gives a ≤ 63-character name', () => {
     const long = pipelineMd({}, { name: `c${'x'.repeat(59)}` });
-    const name = renderTestJob(long, resolvedModel(), IMAGE).metadata!.name!;
+    const name = render(long, resolvedModel(), IMAGE).metadata.name;
     expect(name.length).toBeLessThanOrEqual(63);
     expect(name).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
   });
 
   it('same input → deep-equal Job', () => {
-    expect(renderTestJob(md({ env: { A: '{version}' } }), resolvedModel(), IMAGE)).toEqual(
-      renderTestJob(md({ env: { A: '{version}' } }), resolvedModel(), IMAGE),
+    expect(render(md({ env: { A: '{version}' } }), resolvedModel(), IMAGE)).toEqual(
+      render(md({ env: { A: '{version}' } }), resolvedModel(), IMAGE),
     );
   });
 });
@@ -152,7 +163,7 @@ describe('renderTestJob: the test container', () => {
     { name: 'no service account', test: {}, sa: undefined },
     { name: 'service account', test: { serviceAccountName: 'tester' }, sa: 'tester' },
   ])('$name', ({ test, sa }) => {
-    const spec = renderTestJob(md(test), resolvedModel(), IMAGE).spec!.template.spec!;
+    const spec = render(md(test), resolvedModel(), IMAGE).spec!.template.spec!;
     expect(spec.serviceAccountName).toBe(sa);
     expect('serviceAccountName' in spec).toBe(sa !== undefined);
   });

@@ -44,3 +44,8 @@ export function childLabels(md: string, component: string, version: string): Rec
     [LABEL_MODEL_VERSION]: version,
   };
 }
+
+/** A rendered child whose name is set (the renderers always set it). */
+export type Named<T extends { metadata?: object }> = T & {
+  metadata: NonNullable<T['metadata']> & { name: string };
+};

@@ -1,5 +1,5 @@
 import type { V1OwnerReference } from '@kubernetes/client-node';
-import { API_VERSION, KIND, type ModelDeployment } from '../../api/v1alpha1/modelDeployment.js';
+import { API_VERSION, KIND, type ModelDeployment } from '../api/v1alpha1/modelDeployment.js';
 
 /** Children are owned by their ModelDeployment: deleted with it, and traced back to it. */
 export function ownerReference(md: ModelDeployment): V1OwnerReference {

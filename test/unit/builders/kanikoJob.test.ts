@@ -1,14 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
 import type { V1Container } from '@kubernetes/client-node';
-import { DEFAULT_EXECUTOR_IMAGE } from '../../../../src/api/v1alpha1/pipeline.js';
+import { DEFAULT_EXECUTOR_IMAGE, type KanikoBuildSpec } from '../../../src/api/v1alpha1/pipeline.js';
 import {
   BUILD_COMPONENT,
   BUILD_TTL_SECONDS,
   KANIKO_CONTAINER,
   renderBuildJob,
   type BuildInput,
-} from '../../../../src/controller/render/buildJob.js';
-import { buildJobName } from '../../../../src/controller/render/names.js';
+} from '../../../src/builders/kanikoJob.js';
+import { buildJobName } from '../../../src/children/names.js';
 import {
   CACHE_REPO,
   CONTEXT,
@@ -16,15 +16,17 @@ import {
   pipelineMd,
   pipelineSpec,
   resolvedModel,
-} from '../../helpers/pipelineFixtures.js';
+} from '../helpers/pipelineFixtures.js';
 
 const HASH = 'deadbeef';
 
 function input(build: Record<string, unknown> = {}, extra: Partial<BuildInput> = {}): BuildInput {
   const base = pipelineSpec().build as Record<string, unknown>;
+  const md = pipelineMd({ build: { ...base, ...build } });
   return {
-    md: pipelineMd({ build: { ...base, ...build } }),
+    md,
     model: resolvedModel(),
+    build: md.spec.build as KanikoBuildSpec, // the same object: tests edit it through md
     destination: `${REPO}:v3-abcdef0`,
     buildHash: HASH,
     region: 'eu-west-1',

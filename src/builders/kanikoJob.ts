@@ -1,11 +1,11 @@
 // The Kaniko build Job for one (model version, build spec). Pure: same input, same Job.
 import type { V1Job } from '@kubernetes/client-node';
-import type { ModelDeployment, ResolvedModel } from '../../api/v1alpha1/modelDeployment.js';
-import { DEFAULT_EXECUTOR_IMAGE } from '../../api/v1alpha1/pipeline.js';
-import { modelBuildArgs } from '../../builders/builder.js';
-import { buildJobName, childLabels } from './names.js';
-import { ownerReference } from './ownerRef.js';
-import { renderMap } from './template.js';
+import type { ModelDeployment, ResolvedModel } from '../api/v1alpha1/modelDeployment.js';
+import { DEFAULT_EXECUTOR_IMAGE, type KanikoBuildSpec } from '../api/v1alpha1/pipeline.js';
+import { buildJobName, childLabels, type Named } from '../children/names.js';
+import { ownerReference } from '../children/ownerRef.js';
+import { renderMap } from '../children/template.js';
+import { modelBuildArgs } from './builder.js';
 
 export const BUILD_COMPONENT = 'image-build';
 export const KANIKO_CONTAINER = 'kaniko';
@@ -14,6 +14,7 @@ export const BUILD_TTL_SECONDS = 86_400;
 export interface BuildInput {
   md: ModelDeployment;
   model: ResolvedModel;
+  build: KanikoBuildSpec;
   /** <repository>:<tag> to push. */
   destination: string;
   /** Hash of everything in the spec that changes the image; part of the Job name. */
@@ -22,8 +23,14 @@ export interface BuildInput {
   region: string;
 }
 
-export function renderBuildJob({ md, model, destination, buildHash, region }: BuildInput): V1Job {
-  const build = md.spec.build!;
+export function renderBuildJob({
+  md,
+  model,
+  build,
+  destination,
+  buildHash,
+  region,
+}: BuildInput): Named<V1Job> {
   // The exact version is always available to the Dockerfile and cannot be overridden.
   const buildArgs = { ...renderMap(build.buildArgs, model), ...modelBuildArgs(model) };
   const args = [

@@ -5,7 +5,7 @@ import {
   renderTag,
   renderTemplate,
   type TemplateValues,
-} from '../../../../src/controller/render/template.js';
+} from '../../../src/children/template.js';
 
 const v: TemplateValues = { name: 'Churn', version: '12', runId: '0123456789abcdef' };
 const noRun: TemplateValues = { name: 'Churn', version: '12' };

@@ -10,7 +10,7 @@ import {
   shortHash,
   stableJson,
   testJobName,
-} from '../../../../src/controller/render/names.js';
+} from '../../../src/children/names.js';
 
 // What a Job name must be to also be a Pod label value: a DNS-1123 label.
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;

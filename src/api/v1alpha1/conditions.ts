@@ -1,0 +1,141 @@
+// The catalogue of every condition type, condition reason and Event reason a ModelDeployment can
+// carry: part of the API, so users and tools (Argo CD, Flux, alerts) can rely on the names.
+// Code imports them from here and never spells one out; a unit test checks that the README's
+// reason table lists every reason.
+import { READY, RECONCILING, STALLED } from '../../runtime/conditions.js';
+
+export const ConditionType = {
+  /** kstatus: the followed version is deployed and tested (True), or why not (False). */
+  Ready: READY,
+  /** kstatus: present while the operator works towards the spec; absent otherwise. */
+  Reconciling: RECONCILING,
+  /** kstatus: present while the operator cannot go on until someone acts. */
+  Stalled: STALLED,
+  /** MLflow answered which version the followed stage or alias points at. */
+  ModelResolved: 'ModelResolved',
+  /** The serving image of the version exists in ECR, by digest. */
+  ImageBuilt: 'ImageBuilt',
+  /** The serving Deployment runs the version and its rollout finished. */
+  Deployed: 'Deployed',
+  /** The test Job passed against the rolled-out version. */
+  TestsPassed: 'TestsPassed',
+} as const;
+export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
+
+/** The conditions of the run's steps, cleared when a new run starts. */
+export const RUN_STEP_CONDITIONS: readonly ConditionType[] = [
+  ConditionType.ImageBuilt,
+  ConditionType.Deployed,
+  ConditionType.TestsPassed,
+];
+
+export const Reason = {
+  // ---- progress (Ready=False with Reconciling=True, or a step condition) ----
+  /** ModelResolved=True: the version behind the stage or alias is known. */
+  Resolved: 'Resolved',
+  /** MLflow has the version but has not finished registering it; looked at again soon. */
+  VersionNotReady: 'VersionNotReady',
+  /** A build of the serving image is running. */
+  Building: 'Building',
+  /** ImageBuilt=True: the build pushed the image and ECR has the reported digest. */
+  Built: 'Built',
+  /** ImageBuilt=True: the tag already existed in ECR, so no build ran. */
+  ImageReused: 'ImageReused',
+  /** ImageBuilt=True: builder none, the serving image stays and only the model env changes. */
+  NoBuild: 'NoBuild',
+  /** The serving Deployment is being rolled to the version. */
+  RollingOut: 'RollingOut',
+  /** Deployed=True: the rollout finished by kubectl's rules. */
+  RolledOut: 'RolledOut',
+  /** The test Job is running. */
+  Testing: 'Testing',
+  /** TestsPassed=True: the test Job succeeded. */
+  TestsPassed: 'TestsPassed',
+  /** Ready=True: every step of the run is done. */
+  Succeeded: 'Succeeded',
+  /** Reconciling=True after a transient failure: retried with backoff. */
+  ProgressingWithRetry: 'ProgressingWithRetry',
+
+  // ---- transient failures (retried with backoff) ----
+  /** MLflow could not be reached, timed out or answered 5xx/429. */
+  RegistryUnavailable: 'RegistryUnavailable',
+  /** MLflow answered something that is not the documented JSON. */
+  RegistryInvalidResponse: 'RegistryInvalidResponse',
+  /** ECR could not be reached or failed on its side. */
+  EcrUnavailable: 'EcrUnavailable',
+  /** The serving Deployment changed between our read and our patch; read again. */
+  DeploymentChanged: 'DeploymentChanged',
+  /** Any other unexpected error. */
+  ReconcileError: 'ReconcileError',
+
+  // ---- the user must act (Stalled=True) ----
+  /** The spec breaks a rule the CRD could not check; fix the ModelDeployment. */
+  InvalidSpec: 'InvalidSpec',
+  /** RBAC refused a call; grant the operator's ServiceAccount the permission. */
+  Forbidden: 'Forbidden',
+  /** No registered model of that name in MLflow. */
+  ModelNotFound: 'ModelNotFound',
+  /** The model has no such alias in MLflow. */
+  AliasNotFound: 'AliasNotFound',
+  /** No version of the model is in the followed stage. */
+  NoVersionInStage: 'NoVersionInStage',
+  /** MLflow refused the credentials (401/403). */
+  RegistryUnauthorized: 'RegistryUnauthorized',
+  /** MLflow refused the request the spec produced (another 4xx). */
+  RegistryRequestRefused: 'RegistryRequestRefused',
+  /** The Secret named in spec.registry.credentialsSecretRef does not exist. */
+  CredentialsSecretNotFound: 'CredentialsSecretNotFound',
+  /** The operator may not read that Secret. */
+  CredentialsSecretForbidden: 'CredentialsSecretForbidden',
+  /** The Secret has neither username+password nor token. */
+  InvalidCredentialsSecret: 'InvalidCredentialsSecret',
+  /** ECR refused a request: access denied, a name it does not accept, a limit. */
+  EcrRequestRefused: 'EcrRequestRefused',
+  /** The serving Deployment named in spec.deployment.name does not exist. */
+  DeploymentNotFound: 'DeploymentNotFound',
+  /** The serving Deployment has no container named spec.deployment.container. */
+  ContainerNotFound: 'ContainerNotFound',
+
+  // ---- the run failed (Stalled=True; a new version, a spec change or a retry starts another) ----
+  /** The build Job or CodeBuild build failed. */
+  BuildFailed: 'BuildFailed',
+  /** The build finished without telling the image digest. */
+  BuildDigestMissing: 'BuildDigestMissing',
+  /** The digest the build reported is not what ECR has for the tag. */
+  DigestMismatch: 'DigestMismatch',
+  /** The serving Deployment exceeded its progress deadline. */
+  ProgressDeadlineExceeded: 'ProgressDeadlineExceeded',
+  /** The test Job failed. */
+  TestsFailed: 'TestsFailed',
+  /** A run failed before its reason was recorded (status written by an older operator). */
+  RunFailed: 'RunFailed',
+} as const;
+export type Reason = (typeof Reason)[keyof typeof Reason];
+
+/** How a run ended, in status.currentRun.result and status.history. */
+export const RunResult = {
+  Succeeded: 'Succeeded',
+  Failed: 'Failed',
+  /** A new version or spec change started another run before this one finished. */
+  Superseded: 'Superseded',
+} as const;
+export type RunResult = (typeof RunResult)[keyof typeof RunResult];
+
+/** Reasons of the Events the steps record (transitions of Ready also record its reason). */
+export const EventReason = {
+  /** MLflow's stage or alias points at another version. */
+  NewModelVersion: 'NewModelVersion',
+  /** A deployment run of a version started. */
+  DeploymentStarted: 'DeploymentStarted',
+  /** A build of the serving image started. */
+  BuildStarted: 'BuildStarted',
+  /** The build pushed the serving image. */
+  ImageBuilt: 'ImageBuilt',
+  /** The tag already existed in ECR; no build ran. */
+  ImageReused: 'ImageReused',
+  /** The serving Deployment was patched (or found already patched). */
+  RolloutStarted: 'RolloutStarted',
+  /** The test Job was created. */
+  TestStarted: 'TestStarted',
+} as const;
+export type EventReason = (typeof EventReason)[keyof typeof EventReason];
