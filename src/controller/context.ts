@@ -92,6 +92,23 @@ export interface ReconcileContext {
   deps: ReconcilerDeps;
 }
 
+/** A fresh context for one reconcile of `md`; the spec is checked by the reconciler first. */
+export function newContext(deps: ReconcilerDeps, key: string, md: ModelDeployment): ReconcileContext {
+  return {
+    key,
+    md,
+    spec: md.spec,
+    status: structuredClone(md.status ?? {}),
+    phase: 'Pending',
+    events: [],
+    stepDurations: [],
+    requeueAfterMs: undefined,
+    now: deps.now(),
+    log: deps.log.child({ modeldeployment: key, generation: md.metadata.generation }),
+    deps,
+  };
+}
+
 /** Something is not ready yet: look again after `requeueAfterMs`. */
 export type Wait = { kind: 'wait'; reason: Reason; message: string; requeueAfterMs: number };
 

@@ -16,7 +16,7 @@ import { done, requeueAfter, type Result } from '../runtime/controller.js';
 import { Stalling, messageOf } from '../runtime/errors.js';
 import { splitKey } from '../runtime/informer.js';
 import { isConflict, isForbidden, isNotFound, kubeMessageOf } from '../runtime/kubeErrors.js';
-import { reasonFrom, type ReconcileContext, type ReconcilerDeps, type Stop } from './context.js';
+import { newContext, reasonFrom, type ReconcileContext, type ReconcilerDeps, type Stop } from './context.js';
 import { finishRun, RunFailed } from './run.js';
 import { ensureImage } from './steps/ensureImage.js';
 import { planRun } from './steps/planRun.js';
@@ -51,20 +51,7 @@ export function makeReconciler(deps: ReconcilerDeps): (key: string) => Promise<R
       return done();
     }
     if (md.spec?.suspend || md.metadata.deletionTimestamp) return done();
-    const log = deps.log.child({ modeldeployment: key, generation: md.metadata.generation });
-    const ctx: ReconcileContext = {
-      key,
-      md,
-      spec: md.spec,
-      status: structuredClone(md.status ?? {}),
-      phase: 'Pending',
-      events: [],
-      stepDurations: [],
-      requeueAfterMs: undefined,
-      now: deps.now(),
-      log,
-      deps,
-    };
+    const ctx = newContext(deps, key, md);
     const { outcome, result, failure } = await runPipeline(ctx);
     try {
       await writeStatus(ctx, outcome, deps);

@@ -1,5 +1,6 @@
 // Renders the CustomResourceDefinition from the zod schemas, so the two cannot drift.
 import { z } from 'zod';
+import { ConditionType } from './conditions.js';
 import {
   API_VERSION,
   GROUP,
@@ -40,12 +41,17 @@ const printerColumns = [
   { name: 'Version', type: 'string', jsonPath: '.status.model.version' },
   { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
   { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
-  { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status', priority: 1 },
+  {
+    name: 'Ready',
+    type: 'string',
+    jsonPath: `.status.conditions[?(@.type=="${ConditionType.Ready}")].status`,
+    priority: 1,
+  },
   { name: 'Run ID', type: 'string', jsonPath: '.status.model.runId', priority: 1 },
   {
     name: 'Message',
     type: 'string',
-    jsonPath: '.status.conditions[?(@.type=="Ready")].message',
+    jsonPath: `.status.conditions[?(@.type=="${ConditionType.Ready}")].message`,
     priority: 1,
   },
 ];

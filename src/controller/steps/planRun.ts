@@ -71,7 +71,7 @@ export function planRun(ctx: ReconcileContext, model: ResolvedModel): StepResult
 
 /** The build spec narrowed by builder. The CRD's CEL rules (and the strict schema the reconciler
  * checks first) make the refusals unreachable; they keep the types honest. */
-export function imagePlan(spec: ModelDeploymentSpec): ImagePlan {
+function imagePlan(spec: ModelDeploymentSpec): ImagePlan {
   const { build, image } = spec;
   if (!build || build.builder === 'none') return { builder: 'none' };
   if (!image) throw invalid(pipelineRule.needsImage.message);

@@ -4,14 +4,21 @@
 import type { AppsV1Api, BatchV1Api, CoreV1Api, V1Deployment } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import type { z } from 'zod';
-import type {
-  ModelDeployment,
-  ModelDeploymentSpecSchema,
-  ModelDeploymentStatus,
+import {
+  ModelDeploymentSpecStrictSchema,
+  type ModelDeployment,
+  type ModelDeploymentSpecSchema,
+  type ModelDeploymentStatus,
 } from '../../../src/api/v1alpha1/modelDeployment.js';
 import { KanikoBuilder } from '../../../src/builders/kaniko.js';
 import type { EcrRepositories } from '../../../src/clients/ecr.js';
-import { PollTracker, type PipelineDeps } from '../../../src/controller/context.js';
+import {
+  newContext,
+  PollTracker,
+  type PipelineDeps,
+  type ReconcileContext,
+  type ReconcilerDeps,
+} from '../../../src/controller/context.js';
 import { makeReconciler } from '../../../src/controller/reconciler.js';
 import { FakeBuilder } from './fakeBuilder.js';
 import { FakeApps, servingDeployment } from './fakeDeployments.js';
@@ -85,7 +92,7 @@ export function setupReconciler(opts: HarnessOptions = {}) {
     core: batch as unknown as CoreV1Api,
   };
 
-  const reconcile = makeReconciler({
+  const deps: ReconcilerDeps = {
     get: (key) => store.get(key),
     registryFor: async () => {
       registryLookups++;
@@ -115,12 +122,22 @@ export function setupReconciler(opts: HarnessOptions = {}) {
       onWrite: (w) => writes.push(w),
     }),
     events: recordingEvents(events),
-  });
+  };
+  const reconcile = makeReconciler(deps);
 
   const md = () => store.get(KEY) as ModelDeployment;
   const status = (): ModelDeploymentStatus => store.get(KEY)?.status ?? {};
   return {
     reconcile: () => reconcile(KEY),
+    /** A context for calling one step directly, as the reconciler would build it. */
+    stepContext: (status: ModelDeploymentStatus = {}): ReconcileContext => {
+      const ctx = newContext(deps, KEY, md());
+      return {
+        ...ctx,
+        spec: ModelDeploymentSpecStrictSchema.parse(ctx.md.spec),
+        status: structuredClone(status),
+      };
+    },
     md,
     status,
     store,

@@ -1,0 +1,112 @@
+// rollout and runTests on their own: the serving Deployment and test Job before → the step's
+// result and its condition after.
+import { describe, expect, it } from '@jest/globals';
+import { ConditionType } from '../../../../src/api/v1alpha1/conditions.js';
+import type { ReconcileContext } from '../../../../src/controller/context.js';
+import { RunFailed } from '../../../../src/controller/run.js';
+import { planRun } from '../../../../src/controller/steps/planRun.js';
+import { rollout } from '../../../../src/controller/steps/rollout.js';
+import { runTests } from '../../../../src/controller/steps/runTests.js';
+import { Stalling } from '../../../../src/runtime/errors.js';
+import { findCondition } from '../../../../src/runtime/conditions.js';
+import { DIGEST_A, REPO, resolvedModel } from '../../helpers/pipelineFixtures.js';
+import { setupReconciler, type Harness } from '../../helpers/reconcilerHarness.js';
+
+const REF = `${REPO}@${DIGEST_A}`;
+
+function given(opts: Parameters<typeof setupReconciler>[0] = {}) {
+  const t = setupReconciler(opts);
+  const ctx = t.stepContext();
+  const planned = planRun(ctx, resolvedModel());
+  if (planned.kind !== 'next') throw new Error('no plan');
+  ctx.events = []; // DeploymentStarted: planRun's, not the step's under test
+  return { t, ctx, plan: planned.value };
+}
+
+const condition = (ctx: ReconcileContext, type: string) => {
+  const c = findCondition(ctx.status.conditions, type);
+  return c && [c.status, c.reason];
+};
+
+describe('rollout', () => {
+  it('patches the container and waits for the Deployment controller', async () => {
+    const { t, ctx, plan } = given();
+    const out = await rollout(ctx, plan, { ref: REF });
+    expect(out).toMatchObject({ kind: 'wait', reason: 'RollingOut' });
+    expect(t.apps.patches).toHaveLength(1);
+    expect(ctx.status.rollout).toMatchObject({ version: '3', image: REF, previousImage: expect.any(String) });
+    expect(condition(ctx, ConditionType.Deployed)).toEqual(['False', 'RollingOut']);
+    expect(ctx.phase).toBe('Deploying');
+  });
+
+  it.each([
+    [
+      'rolled out: the image goes on to the tests',
+      (t: Harness) => t.apps.setRolledOut(),
+      'next',
+      ['True', 'RolledOut'],
+    ],
+    ['still rolling: wait', () => undefined, 'wait', ['False', 'RollingOut']],
+  ])('already patched, %s', async (_name, world, kind, deployed) => {
+    const { t, ctx, plan } = given();
+    await rollout(ctx, plan, { ref: REF });
+    world(t);
+    const out = await rollout(ctx, plan, { ref: REF });
+    expect(out.kind).toBe(kind);
+    if (out.kind === 'next') expect(out.value).toEqual({ image: REF });
+    expect(condition(ctx, ConditionType.Deployed)).toEqual(deployed);
+    expect(ctx.phase).toBe('Verifying');
+    expect(t.apps.patches).toHaveLength(1);
+  });
+
+  it('a progress deadline exceeded fails the run', async () => {
+    const { t, ctx, plan } = given();
+    await rollout(ctx, plan, { ref: REF });
+    t.apps.setDeadlineExceeded();
+    await expect(rollout(ctx, plan, { ref: REF })).rejects.toThrow(RunFailed);
+    expect(condition(ctx, ConditionType.Deployed)).toEqual(['False', 'ProgressDeadlineExceeded']);
+  });
+
+  it('no Deployment: stalls, nothing patched', async () => {
+    const { t, ctx, plan } = given({ deployment: null });
+    await expect(rollout(ctx, plan, { ref: REF })).rejects.toThrow(Stalling);
+    expect(t.apps.patches).toEqual([]);
+  });
+});
+
+describe('runTests', () => {
+  async function started() {
+    const g = given();
+    const out = await runTests(g.ctx, g.plan, { image: REF });
+    return { ...g, out, name: g.ctx.status.testJob as string };
+  }
+
+  it('creates the test Job once and waits for it', async () => {
+    const { t, ctx, plan, out } = await started();
+    expect(out).toMatchObject({ kind: 'wait', reason: 'Testing' });
+    expect(t.batch.testJobs()).toHaveLength(1);
+    expect(ctx.events.map((e) => e.reason)).toEqual(['TestStarted']);
+    ctx.events = [];
+    await runTests(ctx, plan, { image: REF });
+    expect(t.batch.testJobs()).toHaveLength(1);
+    expect(ctx.events).toEqual([]);
+  });
+
+  it.each([
+    ['passed: the run may finish', 'Complete', ['True', 'TestsPassed']],
+    ['failed: the run fails', 'Failed', ['False', 'TestsFailed']],
+  ] as const)('%s', async (_name, result, testsPassed) => {
+    const { t, ctx, plan, name } = await started();
+    t.batch.finish(name, result, 'assertion failed');
+    const run = runTests(ctx, plan, { image: REF });
+    if (result === 'Complete') expect(await run).toEqual({ kind: 'next', value: undefined });
+    else await expect(run).rejects.toThrow(RunFailed);
+    expect(condition(ctx, ConditionType.TestsPassed)).toEqual(testsPassed);
+  });
+
+  it('a spec without tests passes at once, creating nothing', async () => {
+    const { t, ctx, plan } = given({ spec: { test: undefined } });
+    expect(await runTests(ctx, plan, { image: REF })).toEqual({ kind: 'next', value: undefined });
+    expect(t.batch.created).toEqual([]);
+  });
+});
