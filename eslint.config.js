@@ -29,7 +29,7 @@ function layerRule(layer, depth) {
 }
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'charts/', 'coverage/'] },
+  { ignores: ['dist/', 'dist-bench/', 'node_modules/', 'charts/', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

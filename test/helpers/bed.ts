@@ -1,12 +1,12 @@
 // The running test bed, as test/bed/with-bed.sh exported it. Missing variables fail the test
-// run: integration tests never skip silently when the bed is absent.
+// run or the benchmark: neither skips silently when the bed is absent.
 import { KubeConfig } from '@kubernetes/client-node';
 
 function required(name: string): string {
   const value = process.env[name];
   if (!value) {
     throw new Error(
-      `${name} is not set: run integration tests through \`npm run test:integration\` (test/bed/with-bed.sh)`,
+      `${name} is not set: run through test/bed/with-bed.sh (\`npm run test:integration\`, \`npm run bench:pipeline\`)`,
     );
   }
   return value;

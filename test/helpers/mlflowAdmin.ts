@@ -1,10 +1,12 @@
 // Changes the registry the way a data scientist would, through MLflow's REST API.
 import { request } from 'undici';
+import { waitFor } from './wait.js';
 
 interface VersionInfo {
   version: string;
   source: string;
   run_id?: string;
+  status?: string;
 }
 
 export class MlflowAdmin {
@@ -72,10 +74,28 @@ export class MlflowAdmin {
   /** A registered model of its own (`<prefix>-<time>`) with version 1 behind alias champion. */
   async createChampion(prefix: string): Promise<{ name: string; version: string; runId: string }> {
     const name = `${prefix}-${Date.now().toString(36)}`;
+    return { name, ...(await this.createChampionNamed(name)) };
+  }
+
+  /** Registered model `name` with version 1, logged by a fresh run, behind alias champion. */
+  async createChampionNamed(name: string): Promise<{ version: string; runId: string }> {
     await this.createModel(name);
     const { version, runId } = await this.createRunVersion(name);
     await this.setAlias(name, 'champion', version);
-    return { name, version, runId };
+    return { version, runId };
+  }
+
+  async deleteModel(name: string): Promise<void> {
+    await this.call('DELETE', '/registered-models/delete', { name });
+  }
+
+  /** The operator deploys only READY versions; wait for that so no run starts on VersionNotReady. */
+  async waitUntilReady(name: string, version: string, timeoutMs = 30_000): Promise<void> {
+    await waitFor(
+      `MLflow version ${name}/${version} to be READY`,
+      async () => (await this.getVersion(name, version)).status === 'READY',
+      { timeoutMs, intervalMs: 100 },
+    );
   }
 
   async getVersion(name: string, version: string): Promise<VersionInfo> {

@@ -9,13 +9,17 @@ export interface MdObject {
   status?: ModelDeploymentStatus;
 }
 
-export function manifest(namespace: string, name: string, spec: Record<string, unknown>): string {
-  return JSON.stringify({
+export function mdObject(namespace: string, name: string, spec: Record<string, unknown>) {
+  return {
     apiVersion: 'mlops.healthpredict.io/v1alpha1',
     kind: 'ModelDeployment',
     metadata: { name, namespace },
     spec,
-  });
+  };
+}
+
+export function manifest(namespace: string, name: string, spec: Record<string, unknown>): string {
+  return JSON.stringify(mdObject(namespace, name, spec));
 }
 
 export async function applyMd(namespace: string, name: string, spec: Record<string, unknown>): Promise<void> {

@@ -7,7 +7,6 @@ import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { bed } from './bed.js';
-import { applyCrd, createNamespace, deleteNamespace } from './kubectl.js';
 import { waitFor } from './wait.js';
 
 export interface OperatorProcessOptions {
@@ -15,11 +14,17 @@ export interface OperatorProcessOptions {
    * replica that runs for leader election and may not lead waits for "Attempting to acquire
    * leader lease". */
   readyLog?: string;
+  /** Serve probes on this port and count the process as started once /readyz answers 200,
+   * without waiting for log lines: for a process run with LOG_LEVEL=warn, which logs neither. */
+  healthPort?: number;
 }
 
 export class OperatorProcess {
   private child: ChildProcess | undefined;
+  private exit: Promise<number | null> | undefined;
   readonly lines: string[] = [];
+  /** Where the latest process's output goes (in the bed's logs), if anywhere. */
+  logFile: string | undefined;
 
   constructor(
     private readonly env: Record<string, string> = {},
@@ -44,15 +49,18 @@ export class OperatorProcess {
         LEADER_ELECT: 'false',
         // Several operators may run at once: let each pick free ports (logged at start).
         METRICS_PORT: '0',
-        HEALTH_PORT: '0',
+        HEALTH_PORT: String(this.options.healthPort ?? 0),
         ...this.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    const child = this.child;
+    this.exit = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
     // Kept in memory for assertions and appended to the bed's logs for post-mortems.
     const logFile = process.env.BED_RUN
       ? join(process.env.BED_RUN, 'logs', `operator-${this.child.pid}.log`)
       : undefined;
+    this.logFile = logFile;
     // A chunk may end inside a line: keep the rest until the next chunk of the same stream.
     const collect = (stream: Readable | null) => {
       let partial = '';
@@ -66,19 +74,27 @@ export class OperatorProcess {
     };
     collect(this.child.stdout);
     collect(this.child.stderr);
-    const ready = this.options.readyLog ?? 'Started controller';
-    await waitFor(`the operator to log "${ready}"`, async () => this.logged(ready, from) || this.exited(), {
-      timeoutMs: 30_000,
-    });
-    if (this.child.exitCode !== null) throw new Error(`operator exited at start:\n${this.lines.join('\n')}`);
+    if (this.options.healthPort === undefined) {
+      const ready = this.options.readyLog ?? 'Started controller';
+      await waitFor(`the operator to log "${ready}"`, async () => this.logged(ready, from) || this.exited(), {
+        timeoutMs: 30_000,
+      });
+      this.failIfExited();
+    }
     // Ready as a kubelet would see it: caches synced (an informer may have had to retry its
     // first list, e.g. right after the CRD was created), or standing by for the Lease.
-    const { health } = servedPorts(this);
+    const health = this.options.healthPort ?? servedPorts(this).health;
     await waitFor('the operator to answer /readyz with 200', async () => {
+      if (this.exited()) return true;
       const res = await request(`http://127.0.0.1:${health}/readyz`).catch(() => undefined);
       await res?.body.dump();
       return res?.statusCode === 200;
     });
+    this.failIfExited();
+  }
+
+  private failIfExited(): void {
+    if (this.exited()) throw new Error(`operator exited at start:\n${this.lines.join('\n')}`);
   }
 
   logged(msg: string, fromLine = 0): boolean {
@@ -97,7 +113,12 @@ export class OperatorProcess {
   }
 
   private exited(): boolean {
-    return this.child?.exitCode !== null && this.child?.exitCode !== undefined;
+    return this.child !== undefined && !this.running;
+  }
+
+  /** Resolves once the latest process exits, with its exit code (null when a signal ended it). */
+  whenExited(): Promise<number | null> {
+    return this.exit ?? Promise.resolve(null);
   }
 
   /** Sends `signal` and waits for the exit; returns the exit code (null when killed by signal). */
@@ -109,23 +130,6 @@ export class OperatorProcess {
     const [code] = (await exited) as [number | null];
     return code;
   }
-}
-
-/** For a test file: the CRD installed, a fresh namespace, and an operator watching only it.
- * Read the fields inside tests (they are set in beforeAll). */
-export function operatorInNamespace(prefix: string): { ns: string; operator: OperatorProcess } {
-  const env = { ns: '', operator: undefined as unknown as OperatorProcess };
-  beforeAll(async () => {
-    await applyCrd();
-    env.ns = await createNamespace(prefix);
-    env.operator = new OperatorProcess({ WATCH_NAMESPACES: env.ns });
-    await env.operator.start();
-  });
-  afterAll(async () => {
-    await env.operator?.stop();
-    await deleteNamespace(env.ns);
-  });
-  return env;
 }
 
 /** The ports an operator (its latest process) logged when it started serving probes and metrics. */

@@ -19,7 +19,7 @@ import {
   succeededAt,
   waitForMd,
 } from '../helpers/modelDeployments.js';
-import { operatorInNamespace } from '../helpers/operatorProcess.js';
+import { operatorInNamespace } from '../helpers/operatorInNamespace.js';
 import { createServingDeployment } from '../helpers/serving.js';
 
 const env = operatorInNamespace('argocd');

@@ -6,7 +6,7 @@ import { kubectlOk } from '../helpers/kubectl.js';
 import { MlflowAdmin } from '../helpers/mlflowAdmin.js';
 import { MlflowServer, freePort } from '../helpers/mlflowServer.js';
 import { applyMd, condition, eventsFor, getMd, isStalled, waitForMd } from '../helpers/modelDeployments.js';
-import { operatorInNamespace } from '../helpers/operatorProcess.js';
+import { operatorInNamespace } from '../helpers/operatorInNamespace.js';
 
 const admin = { username: 'admin', password: 'an-admin-password-4-tests' };
 const env = operatorInNamespace('creds');

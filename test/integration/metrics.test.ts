@@ -4,7 +4,8 @@ import { bed } from '../helpers/bed.js';
 import { registryHost } from '../helpers/aws.js';
 import { MlflowAdmin } from '../helpers/mlflowAdmin.js';
 import { applyMd, waitForMd } from '../helpers/modelDeployments.js';
-import { operatorInNamespace, servedPorts } from '../helpers/operatorProcess.js';
+import { operatorInNamespace } from '../helpers/operatorInNamespace.js';
+import { servedPorts } from '../helpers/operatorProcess.js';
 import { createServingDeployment } from '../helpers/serving.js';
 
 const env = operatorInNamespace('metrics');

@@ -23,7 +23,7 @@ import {
   waitForMd,
 } from '../helpers/modelDeployments.js';
 import { waitFor } from '../helpers/wait.js';
-import { operatorInNamespace } from '../helpers/operatorProcess.js';
+import { operatorInNamespace } from '../helpers/operatorInNamespace.js';
 import { createServingDeployment, getDeployment } from '../helpers/serving.js';
 
 const env = operatorInNamespace('pipeline');

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { MlflowAdmin } from '../helpers/mlflowAdmin.js';
 import { MlflowServer, freePort } from '../helpers/mlflowServer.js';
 import { applyMd, condition, eventsFor, requestReconcile, waitForMd } from '../helpers/modelDeployments.js';
-import { operatorInNamespace } from '../helpers/operatorProcess.js';
+import { operatorInNamespace } from '../helpers/operatorInNamespace.js';
 
 const env = operatorInNamespace('failures');
 

@@ -5,7 +5,7 @@ import { bed } from '../helpers/bed.js';
 import { kubectl, kubectlOk } from '../helpers/kubectl.js';
 import { MlflowAdmin } from '../helpers/mlflowAdmin.js';
 import { applyMd, condition, eventsFor, getMd, isStalled, waitForMd } from '../helpers/modelDeployments.js';
-import { operatorInNamespace } from '../helpers/operatorProcess.js';
+import { operatorInNamespace } from '../helpers/operatorInNamespace.js';
 
 const POLL = '10s';
 const env = operatorInNamespace('resolve');
