@@ -67,8 +67,7 @@ export class Operator {
         onRestart: () => metrics.watchRestarts.inc({ informer: name }),
       });
     };
-    const lookup: ModelDeploymentLookup = (namespace) =>
-      (this.mds.get(namespace) ?? this.mds.get(''))?.list(namespace) ?? [];
+    const lookup: ModelDeploymentLookup = (namespace) => this.informerFor(namespace)?.list(namespace) ?? [];
     const namespaces = config.watchNamespaces.length > 0 ? config.watchNamespaces : [''];
     for (const ns of namespaces) {
       const at = (apiPath: string, plural: string) => `${apiPath}/${ns ? `namespaces/${ns}/` : ''}${plural}`;
@@ -172,7 +171,11 @@ export class Operator {
 
   private get(key: string): MD | undefined {
     const { namespace, name } = splitKey(key);
-    const informer = this.mds.get(namespace) ?? this.mds.get('');
-    return informer?.get(name, namespace);
+    return this.informerFor(namespace)?.get(name, namespace);
+  }
+
+  /** The ModelDeployment informer of a namespace: its own, or the cluster-wide one. */
+  private informerFor(namespace: string): SupervisedInformer<MD> | undefined {
+    return this.mds.get(namespace) ?? this.mds.get('');
   }
 }

@@ -2,13 +2,16 @@
 // planRun, may be superseded by a newer one, finishes Succeeded or Failed, and is then filed in
 // the bounded status.history. Its outcome is remembered, so a failed version is not rebuilt or
 // redeployed in a loop.
-import { RunResult, RUN_STEP_CONDITIONS } from '../api/v1alpha1/conditions.js';
+import { ConditionType, RunResult } from '../api/v1alpha1/conditions.js';
 import type { ModelDeploymentSpec, ResolvedModel } from '../api/v1alpha1/modelDeployment.js';
 import type { Run } from '../api/v1alpha1/pipeline.js';
 import { shortHash } from '../children/names.js';
 import { removeCondition } from '../runtime/conditions.js';
 import { Stalling } from '../runtime/errors.js';
 import type { ReconcileContext } from './context.js';
+
+/** The conditions of a run's steps: a new run starts without them. */
+const RUN_STEP_CONDITIONS = [ConditionType.ImageBuilt, ConditionType.Deployed, ConditionType.TestsPassed];
 
 /** A run that failed (build, rollout or tests). The user must act, so it stalls like any
  * Stalling error, and the reconciler records the run as failed. */

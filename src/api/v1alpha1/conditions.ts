@@ -22,13 +22,6 @@ export const ConditionType = {
 } as const;
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
 
-/** The conditions of the run's steps, cleared when a new run starts. */
-export const RUN_STEP_CONDITIONS: readonly ConditionType[] = [
-  ConditionType.ImageBuilt,
-  ConditionType.Deployed,
-  ConditionType.TestsPassed,
-];
-
 export const Reason = {
   // ---- progress (Ready=False with Reconciling=True, or a step condition) ----
   /** ModelResolved=True: the version behind the stage or alias is known. */

@@ -3,7 +3,6 @@
 // Kaniko Job names are deterministic, so a restart observes the same build). What to do next
 // and what a build's state means are pure policies (policies/buildAction.ts).
 import { ConditionType, EventReason, Reason } from '../../api/v1alpha1/conditions.js';
-import type { ImageSpec } from '../../api/v1alpha1/pipeline.js';
 import type { Builder, BuildRequest, Builders, BuildState } from '../../builders/builder.js';
 import { shortHash } from '../../children/names.js';
 import { renderTag } from '../../children/template.js';
@@ -15,6 +14,9 @@ import { RunFailed } from '../run.js';
 import type { ImagePlan, RunPlan } from './planRun.js';
 
 const BUILD_POLL_MS = 5000;
+
+/** The image plan of a builder that builds. */
+type BuiltImage = Exclude<ImagePlan, { builder: 'none' }>;
 
 /** The image to deploy by digest; undefined keeps the container's image (builder none). */
 export interface ServingImage {
@@ -39,7 +41,7 @@ export async function ensureImage(ctx: ReconcileContext, plan: RunPlan): Promise
     repo,
     tag,
     // A retry builds afresh: a new Job name (or CodeBuild idempotency token).
-    buildHash: shortHash({ image: ctx.spec.image, build: ctx.spec.build, retry: plan.run.retryToken }),
+    buildHash: shortHash({ image: images.image, build: images.build, retry: plan.run.retryToken }),
   });
   const image = `${repo.uri}:${tag}`;
   const pollMs = Math.max(BUILD_POLL_MS, build.pollIntervalMs);
@@ -79,7 +81,7 @@ export async function ensureImage(ctx: ReconcileContext, plan: RunPlan): Promise
     case 'haveImage':
       return next({ ref: action.ref });
     case 'lookUp': {
-      await fromEcr(() => ensureRepositories(ctx, images.image, repo));
+      await fromEcr(() => ensureRepositories(ctx, images, repo));
       const existing = await fromEcr(() => ecr.digestOfTag(repo, tag));
       if (existing) return useImage(existing, true);
       const name = await start();
@@ -123,7 +125,7 @@ export async function ensureImage(ctx: ReconcileContext, plan: RunPlan): Promise
 /** The plan's builder with this run's request bound to it. */
 function boundBuild(
   builders: Builders,
-  images: Exclude<ImagePlan, { builder: 'none' }>,
+  images: BuiltImage,
   req: Omit<BuildRequest<unknown>, 'build'>,
 ): { pollIntervalMs: number; start(): Promise<string>; observe(name: string): Promise<BuildState> } {
   const bind = <B>(builder: Builder<B>, build: B) => ({
@@ -138,17 +140,18 @@ function boundBuild(
 
 async function ensureRepositories(
   ctx: ReconcileContext,
-  image: ImageSpec,
+  images: BuiltImage,
   repo: RepositoryRef,
 ): Promise<void> {
   const { ecr } = ctx.deps.pipeline;
+  const { image, build } = images;
   const settings = {
     scanOnPush: image.scanOnPush ?? true,
     tagMutability: image.tagMutability ?? 'IMMUTABLE',
   };
   if (await ecr.ensureRepository(repo, settings))
     ctx.log.info({ repository: repo.uri }, 'Created ECR repository');
-  const cache = ctx.spec.build?.cacheRepository;
+  const cache = build.cacheRepository;
   // Cached layers are tags: the cache repository must stay mutable.
   if (cache)
     await ecr.ensureRepository(parseRepository(cache), { scanOnPush: false, tagMutability: 'MUTABLE' });
