@@ -19,6 +19,9 @@ export const ConditionType = {
   Deployed: 'Deployed',
   /** The test Job passed against the rolled-out version. */
   TestsPassed: 'TestsPassed',
+  /** The last request to MLflow was answered (False while it is unreachable; the last resolved
+   * version keeps serving and Ready is left as it was). */
+  RegistryReachable: 'RegistryReachable',
 } as const;
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
 

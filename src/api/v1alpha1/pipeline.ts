@@ -138,6 +138,14 @@ export const DeploymentTargetSchema = z
       .regex(DNS_LABEL)
       .describe('Container of that Deployment that serves the model.'),
     env: envMap('Environment set on the container (existing variables of the same name are replaced).'),
+    driftPolicy: z
+      .enum(['Heal', 'Report'])
+      .default('Heal')
+      .describe(
+        'What to do when the container image or the operator-managed env changes after a run: ' +
+          'Heal puts them back (one guarded patch and an Event), Report only shows it (Ready=False, reason Drift). ' +
+          'Defaults to Heal.',
+      ),
   })
   .describe('The serving Deployment the operator rolls to each new version. Nothing else in it is changed.');
 export type DeploymentTarget = z.infer<typeof DeploymentTargetSchema>;
@@ -214,6 +222,10 @@ export const ImageStatusSchema = z
     digest: z.string().optional().describe('Image digest.'),
     builtFor: z.string().describe('Model version this image serves.'),
     reused: z.boolean().optional().describe('True when the tag already existed in ECR and no build ran.'),
+    buildHash: z
+      .string()
+      .optional()
+      .describe('Hash of the build spec (context, Dockerfile, build args, builder) the image was made from.'),
   })
   .describe('The serving image of the current version.');
 
