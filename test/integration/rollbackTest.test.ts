@@ -21,7 +21,7 @@ test('v1 -> v2 -> back to v1 within the TTL: a new test Job, exactly one TestSta
   const { name, version: v1 } = await mlflow().createChampion('rollback');
   await createServingDeployment(env.ns, 'api-rb');
   await applyMd(env.ns, 'rb', {
-    model: { name, alias: 'champion', pollInterval: '5s' },
+    model: { name, alias: 'champion', pollInterval: '10s' },
     registry: { trackingUri: bed.mlflowUri },
     image: { repository: `${registryHost}/rollback-${Date.now().toString(36)}` },
     build: { builder: 'kaniko', context: 'git://git.example/acme/serving.git' },

@@ -24,7 +24,7 @@ const unique = () => Date.now().toString(36);
 
 function spec(model: string, md: string, buildArgs: Record<string, string>, testEnv: Record<string, string>) {
   return {
-    model: { name: model, alias: 'champion', pollInterval: '5s' },
+    model: { name: model, alias: 'champion', pollInterval: '10s' },
     registry: { trackingUri: bed.mlflowUri },
     image: { repository: `${registryHost}/supersede-${md}-${unique()}` },
     build: { builder: 'kaniko', context: 'git://git.example/acme/serving.git', buildArgs },
