@@ -31,7 +31,7 @@ const CONFLICT_RETRY_MS = 500;
 async function runSteps(ctx: ReconcileContext): Promise<Stop> {
   const model = await resolveModel(ctx);
   if (model.kind !== 'next') return model;
-  const plan = planRun(ctx, model.value);
+  const plan = await planRun(ctx, model.value);
   if (plan.kind !== 'next') return plan;
   const image = await ensureImage(ctx, plan.value);
   if (image.kind !== 'next') return image;

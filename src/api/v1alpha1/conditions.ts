@@ -91,6 +91,9 @@ export const Reason = {
   DeploymentNotFound: 'DeploymentNotFound',
   /** The serving Deployment has no container named spec.deployment.container. */
   ContainerNotFound: 'ContainerNotFound',
+  /** The image tag exists but was built from another build spec, and the tag template has no
+   * {buildHash} to tell them apart; add it or use a new tag. */
+  TagBuiltFromOtherSpec: 'TagBuiltFromOtherSpec',
 
   // ---- the run failed (Stalled=True; a new version, a spec change or a retry starts another) ----
   /** The build Job or CodeBuild build failed. */
@@ -133,5 +136,7 @@ export const EventReason = {
   RolloutStarted: 'RolloutStarted',
   /** The test Job was created. */
   TestStarted: 'TestStarted',
+  /** Unfinished build or test work of a superseded run was stopped and deleted. */
+  WorkCancelled: 'WorkCancelled',
 } as const;
 export type EventReason = (typeof EventReason)[keyof typeof EventReason];

@@ -8,16 +8,16 @@ import { ensureImage } from '../../../../src/controller/steps/ensureImage.js';
 import { planRun } from '../../../../src/controller/steps/planRun.js';
 import { findCondition } from '../../../../src/runtime/conditions.js';
 import { DIGEST_A, DIGEST_B, REPO, resolvedModel } from '../../helpers/pipelineFixtures.js';
-import { setupReconciler } from '../../helpers/reconcilerHarness.js';
+import { BUILD_HASH, setupReconciler } from '../../helpers/reconcilerHarness.js';
 
-const TAG = 'v3-abcdef0'; // v{version}-{runIdShort} of resolvedModel()
+const TAG = `v3-abcdef0-${BUILD_HASH}`; // v{version}-{runIdShort}-{buildHash} of resolvedModel()
 
 /** A context whose run is planned, with `before` applied to the fakes (ECR, the build). */
 async function given(before: { inEcr?: string; build?: BuildState; spec?: Record<string, unknown> } = {}) {
   const t = setupReconciler(before.spec ? { spec: before.spec } : {});
   if (before.inEcr) t.ecr.push(TAG, before.inEcr);
   const ctx = t.stepContext();
-  const planned = planRun(ctx, resolvedModel());
+  const planned = await planRun(ctx, resolvedModel());
   if (planned.kind !== 'next') throw new Error('no plan');
   if (before.build) {
     await ensureImage(ctx, planned.value); // starts the build

@@ -14,10 +14,10 @@ import { setupReconciler, type Harness } from '../../helpers/reconcilerHarness.j
 
 const REF = `${REPO}@${DIGEST_A}`;
 
-function given(opts: Parameters<typeof setupReconciler>[0] = {}) {
+async function given(opts: Parameters<typeof setupReconciler>[0] = {}) {
   const t = setupReconciler(opts);
   const ctx = t.stepContext();
-  const planned = planRun(ctx, resolvedModel());
+  const planned = await planRun(ctx, resolvedModel());
   if (planned.kind !== 'next') throw new Error('no plan');
   ctx.events = []; // DeploymentStarted: planRun's, not the step's under test
   return { t, ctx, plan: planned.value };
@@ -30,7 +30,7 @@ const condition = (ctx: ReconcileContext, type: string) => {
 
 describe('rollout', () => {
   it('patches the container and waits for the Deployment controller', async () => {
-    const { t, ctx, plan } = given();
+    const { t, ctx, plan } = await given();
     const out = await rollout(ctx, plan, { ref: REF });
     expect(out).toMatchObject({ kind: 'wait', reason: 'RollingOut' });
     expect(t.apps.patches).toHaveLength(1);
@@ -48,19 +48,19 @@ describe('rollout', () => {
     ],
     ['still rolling: wait', () => undefined, 'wait', ['False', 'RollingOut']],
   ])('already patched, %s', async (_name, world, kind, deployed) => {
-    const { t, ctx, plan } = given();
+    const { t, ctx, plan } = await given();
     await rollout(ctx, plan, { ref: REF });
     world(t);
     const out = await rollout(ctx, plan, { ref: REF });
     expect(out.kind).toBe(kind);
-    if (out.kind === 'next') expect(out.value).toEqual({ image: REF });
+    if (out.kind === 'next') expect(out.value).toEqual({ image: REF, revision: undefined });
     expect(condition(ctx, ConditionType.Deployed)).toEqual(deployed);
     expect(ctx.phase).toBe('Verifying');
     expect(t.apps.patches).toHaveLength(1);
   });
 
   it('a progress deadline exceeded fails the run', async () => {
-    const { t, ctx, plan } = given();
+    const { t, ctx, plan } = await given();
     await rollout(ctx, plan, { ref: REF });
     t.apps.setDeadlineExceeded();
     await expect(rollout(ctx, plan, { ref: REF })).rejects.toThrow(RunFailed);
@@ -68,7 +68,7 @@ describe('rollout', () => {
   });
 
   it('no Deployment: stalls, nothing patched', async () => {
-    const { t, ctx, plan } = given({ deployment: null });
+    const { t, ctx, plan } = await given({ deployment: null });
     await expect(rollout(ctx, plan, { ref: REF })).rejects.toThrow(Stalling);
     expect(t.apps.patches).toEqual([]);
   });
@@ -76,8 +76,8 @@ describe('rollout', () => {
 
 describe('runTests', () => {
   async function started() {
-    const g = given();
-    const out = await runTests(g.ctx, g.plan, { image: REF });
+    const g = await given();
+    const out = await runTests(g.ctx, g.plan, { image: REF, revision: '2' });
     return { ...g, out, name: g.ctx.status.testJob as string };
   }
 
@@ -87,7 +87,7 @@ describe('runTests', () => {
     expect(t.batch.testJobs()).toHaveLength(1);
     expect(ctx.events.map((e) => e.reason)).toEqual(['TestStarted']);
     ctx.events = [];
-    await runTests(ctx, plan, { image: REF });
+    await runTests(ctx, plan, { image: REF, revision: '2' });
     expect(t.batch.testJobs()).toHaveLength(1);
     expect(ctx.events).toEqual([]);
   });
@@ -98,15 +98,18 @@ describe('runTests', () => {
   ] as const)('%s', async (_name, result, testsPassed) => {
     const { t, ctx, plan, name } = await started();
     t.batch.finish(name, result, 'assertion failed');
-    const run = runTests(ctx, plan, { image: REF });
+    const run = runTests(ctx, plan, { image: REF, revision: '2' });
     if (result === 'Complete') expect(await run).toEqual({ kind: 'next', value: undefined });
     else await expect(run).rejects.toThrow(RunFailed);
     expect(condition(ctx, ConditionType.TestsPassed)).toEqual(testsPassed);
   });
 
   it('a spec without tests passes at once, creating nothing', async () => {
-    const { t, ctx, plan } = given({ spec: { test: undefined } });
-    expect(await runTests(ctx, plan, { image: REF })).toEqual({ kind: 'next', value: undefined });
+    const { t, ctx, plan } = await given({ spec: { test: undefined } });
+    expect(await runTests(ctx, plan, { image: REF, revision: '2' })).toEqual({
+      kind: 'next',
+      value: undefined,
+    });
     expect(t.batch.created).toEqual([]);
   });
 });
