@@ -110,6 +110,39 @@ describe('ensureImage', () => {
     expect(t.kaniko.starts).toEqual([]);
   });
 
+  it('the tag is in ECR because our own build Job pushed it before a crash lost status.build: a build', async () => {
+    const { t, ctx, plan } = await given();
+    t.ecr.push(TAG, DIGEST_A);
+    t.kaniko.own = { name: 'churn-build-v3-own', startedAt: '2025-01-01T00:00:00.000Z' };
+    t.kaniko.states.set('churn-build-v3-own', { phase: 'Succeeded', digest: DIGEST_A });
+    expect(await ensureImage(ctx, plan)).toEqual({ kind: 'next', value: { ref: `${REPO}@${DIGEST_A}` } });
+    expect(imageBuilt(ctx)).toEqual(['True', 'Built']);
+    expect(ctx.status.image?.reused).toBeUndefined();
+    expect(ctx.status.build).toMatchObject({ name: 'churn-build-v3-own', version: '3' });
+    expect(t.kaniko.starts).toEqual([]);
+  });
+
+  it('a custom template without {buildHash}: a tag history built from another build hash is refused', async () => {
+    const spec = { image: { repository: REPO, tagTemplate: 'v{version}-custom' } };
+    const { t, ctx, plan } = await given({ spec });
+    t.ecr.push('v3-custom', DIGEST_A);
+    ctx.status.history = [
+      { version: '3', specHash: 'old', startedAt: 'x', image: `${REPO}@${DIGEST_A}`, buildHash: 'other' },
+    ];
+    await expect(ensureImage(ctx, plan)).rejects.toThrow(/add \{buildHash\} to spec.image.tagTemplate/);
+    expect(imageBuilt(ctx)).toEqual(['False', 'TagBuiltFromOtherSpec']);
+    expect(t.kaniko.starts).toEqual([]);
+  });
+
+  it('the ImageBuilt message says which rule keeps a changed build spec from reusing an image', async () => {
+    const { t, ctx, plan } = await given();
+    t.ecr.push(TAG, DIGEST_A);
+    await ensureImage(ctx, plan);
+    expect(findCondition(ctx.status.conditions, ConditionType.ImageBuilt)?.message).toContain(
+      `the tag carries build hash ${BUILD_HASH}`,
+    );
+  });
+
   it('builder none: no image, the container keeps its own', async () => {
     const { t, ctx, plan } = await given({ spec: { build: { builder: 'none' }, image: undefined } });
     expect(await ensureImage(ctx, plan)).toEqual({ kind: 'next', value: { ref: undefined } });

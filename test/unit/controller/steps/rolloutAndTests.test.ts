@@ -9,7 +9,8 @@ import { rollout } from '../../../../src/controller/steps/rollout.js';
 import { runTests } from '../../../../src/controller/steps/runTests.js';
 import { Stalling } from '../../../../src/runtime/errors.js';
 import { findCondition } from '../../../../src/runtime/conditions.js';
-import { DIGEST_A, REPO, resolvedModel } from '../../helpers/pipelineFixtures.js';
+import { DIGEST_A, NS, REPO, resolvedModel } from '../../helpers/pipelineFixtures.js';
+import { OLD_IMAGE } from '../../helpers/fakeDeployments.js';
 import { setupReconciler, type Harness } from '../../helpers/reconcilerHarness.js';
 
 const REF = `${REPO}@${DIGEST_A}`;
@@ -74,6 +75,25 @@ describe('rollout', () => {
   });
 });
 
+describe('rollout: previousImage when the record was lost', () => {
+  it('comes from the ReplicaSets when the container already runs the image', async () => {
+    const { t, ctx, plan } = await given();
+    await rollout(ctx, plan, { ref: REF }); // patches
+    const dep = t.apps.deployments.get(`${NS}/churn-api`)!;
+    dep.metadata = { ...dep.metadata, uid: 'u', annotations: { 'deployment.kubernetes.io/revision': '2' } };
+    const owner = [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'churn-api', uid: 'u' }];
+    const rs = (revision: string, image: string) => ({
+      metadata: { annotations: { 'deployment.kubernetes.io/revision': revision }, ownerReferences: owner },
+      spec: { selector: {}, template: { spec: { containers: [{ name: 'api', image }] } } },
+    });
+    t.apps.replicaSets.push(rs('1', OLD_IMAGE), rs('2', REF));
+    delete ctx.status.rollout; // what a kill between the patch and the status write leaves
+    await rollout(ctx, plan, { ref: REF });
+    expect(t.apps.patches).toHaveLength(1);
+    expect(ctx.status.rollout).toMatchObject({ image: REF, previousImage: OLD_IMAGE });
+  });
+});
+
 describe('runTests', () => {
   async function started() {
     const g = await given();
@@ -102,6 +122,18 @@ describe('runTests', () => {
     if (result === 'Complete') expect(await run).toEqual({ kind: 'next', value: undefined });
     else await expect(run).rejects.toThrow(RunFailed);
     expect(condition(ctx, ConditionType.TestsPassed)).toEqual(testsPassed);
+  });
+
+  it('a rollback to the same image (a new Deployment revision) gets a Job of its own, announced once', async () => {
+    const { t, ctx, plan, name } = await started();
+    t.batch.finish(name, 'Complete');
+    await runTests(ctx, plan, { image: REF, revision: '2' });
+    ctx.events = [];
+    const out = await runTests(ctx, plan, { image: REF, revision: '4' });
+    expect(out).toMatchObject({ kind: 'wait', reason: 'Testing' });
+    expect(t.batch.testJobs()).toHaveLength(2);
+    expect(ctx.status.testJob).not.toBe(name);
+    expect(ctx.events.map((e) => e.reason)).toEqual(['TestStarted']);
   });
 
   it('a spec without tests passes at once, creating nothing', async () => {
