@@ -88,7 +88,8 @@ export async function rollout(
   // Already matching: patched by an earlier reconcile (perhaps of a process that died before
   // writing status). The previous image comes from the ReplicaSets, not from memory.
   if (status.rollout?.version !== model.version) {
-    const rs = await apps.listNamespacedReplicaSet({ namespace });
+    const selector = Object.entries(deployment.spec?.selector.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
+    const rs = await apps.listNamespacedReplicaSet({ namespace, labelSelector: selector.join(',') });
     const previousImage = previousImageOf(deployment, rs.items, target.container, change.image);
     status.rollout = {
       version: model.version,
