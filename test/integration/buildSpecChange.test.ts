@@ -3,6 +3,7 @@
 // {buildHash} is refused rather than reused when the tag was built from another build spec.
 import { bed } from '../helpers/bed.js';
 import { registryHost } from '../helpers/aws.js';
+import { applyCrd } from '../helpers/kubectl.js';
 import { MlflowAdmin } from '../helpers/mlflowAdmin.js';
 import {
   applyMd,
@@ -16,6 +17,9 @@ import { operatorInNamespace } from '../helpers/operatorInNamespace.js';
 import { createServingDeployment } from '../helpers/serving.js';
 
 const env = operatorInNamespace('buildspec');
+// The default tag template and the build hash in history come from this branch's CRD: install
+// it again right before each test, as the bed's CRD is shared with other test runs.
+beforeEach(applyCrd);
 const mlflow = () => new MlflowAdmin(bed.mlflowUri);
 const unique = () => Date.now().toString(36);
 
