@@ -93,7 +93,7 @@ describe('renderCrd', () => {
     expect(rules.map((r) => r.message)).toEqual([
       'exactly one of spec.model.stage or spec.model.alias must be set',
       expect.stringContaining("must not be 'latest'"),
-      'spec.model.pollInterval must be at least 10s',
+      'spec.model.pollInterval must be at least 10s and at most 2562047h',
     ]);
     for (const r of rules) expect(r.rule).toEqual(expect.any(String));
   });
