@@ -75,6 +75,8 @@ test(`chaos: ${OBJECTS} ModelDeployments x ${VERSIONS} versions with the operato
   let kills = 0;
   let doubleKills = 0;
   let killsWhileStarting = 0;
+  /** In which phase the runs in flight were when a kill landed (as last polled). */
+  const phasesHit = new Map<string, number>();
   try {
     const objects = await Promise.all(
       Array.from({ length: OBJECTS }, async (_, i) => {
@@ -138,11 +140,16 @@ test(`chaos: ${OBJECTS} ModelDeployments x ${VERSIONS} versions with the operato
     const kill = async () => {
       await operator.stop('SIGKILL');
       kills++;
-      for (const r of runs) if (r.endedAt === undefined) r.kills++;
+      for (const r of runs) {
+        if (r.endedAt !== undefined) continue;
+        r.kills++;
+        const phase = seen.get(r.md)?.status?.phase ?? 'none';
+        phasesHit.set(phase, (phasesHit.get(phase) ?? 0) + 1);
+      }
     };
     const chaos = (async () => {
       while (driving) {
-        await sleep(between(2000, 9000));
+        await sleep(between(1000, 7000));
         if (!driving) break;
         await kill();
         if (random() < 0.35) {
@@ -153,7 +160,7 @@ test(`chaos: ${OBJECTS} ModelDeployments x ${VERSIONS} versions with the operato
           doubleKills++;
         }
         await sleep(between(0, 1500));
-        if (random() < 0.2) {
+        if (random() < 0.25) {
           const starting = operator.start().catch(() => undefined);
           await sleep(between(100, 1500));
           await kill();
@@ -219,6 +226,7 @@ test(`chaos: ${OBJECTS} ModelDeployments x ${VERSIONS} versions with the operato
       'kills before ready': killsWhileStarting,
       'runs with >= 1 kill': runs.filter((r) => r.kills >= 1).length,
       'runs with >= 2 kills': runs.filter((r) => r.kills >= 2).length,
+      'kills x runs in flight, by phase': [...phasesHit].map(([p, n]) => `${p} ${n}`).join(', '),
       'build Jobs': jobs.filter((j) => j.metadata.labels?.[COMPONENT] === 'image-build').length,
       'test Jobs': jobs.filter((j) => j.metadata.labels?.[COMPONENT] === 'model-test').length,
       'duplicate build Jobs': Object.keys(dupBuilds).length,
