@@ -42,7 +42,7 @@ test('constructor, toString, valueOf, hasOwnProperty and __proto__ in deployment
   };
   expect(JSON.stringify(spec)).toContain('"__proto__":"dep-__proto__"');
   await applyMd(env.ns, 'proto', spec);
-  await waitForMd(env.ns, 'proto', 'Succeeded', succeededAt(version), 90_000);
+  await waitForMd(env.ns, 'proto', 'Succeeded', succeededAt(version), 180_000);
 
   const [build] = await childJobs<Job>(env.ns, 'image-build', 'proto');
   const args = build?.spec.template.spec.containers[0]?.args ?? [];
@@ -90,7 +90,7 @@ test('the same names already on the serving container and not in the spec keep t
     build: { builder: 'none' },
     deployment: { name: 'api-kept', container: 'api', env: { OTHER: 'x' } },
   });
-  await waitForMd(env.ns, 'kept', 'Succeeded', succeededAt(version), 60_000);
+  await waitForMd(env.ns, 'kept', 'Succeeded', succeededAt(version), 180_000);
   const rolled = await getDeployment(env.ns, 'api-kept');
   const depEnv = rolled.spec.template.spec.containers[1]?.env ?? [];
   for (const n of NAMES) expect(depEnv).toContainEqual({ name: n, value: `kept-${n}` });
