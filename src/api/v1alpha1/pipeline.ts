@@ -3,6 +3,7 @@
 // the source, the CRD is generated, CEL rules mirror the refinements.
 import { z } from 'zod';
 import { RunResult } from './conditions.js';
+import { userMap } from './userMap.js';
 
 // <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>; repository names as ECR allows.
 export const ECR_REPOSITORY =
@@ -18,8 +19,7 @@ export const DEFAULT_EXECUTOR_IMAGE = 'ghcr.io/kaniko-build/dist/mzihlmann-kanik
 const templated =
   'Placeholders {name}, {version}, {runId} and {runIdShort} are replaced with the resolved model.';
 
-const envMap = (what: string) =>
-  z.record(z.string().regex(ENV_NAME), z.string().max(4096)).optional().describe(`${what} ${templated}`);
+const envMap = (what: string) => userMap(ENV_NAME, 4096).optional().describe(`${what} ${templated}`);
 
 export const ImageSchema = z
   .object({
@@ -71,8 +71,7 @@ export const BuildSchema = z
       .max(1024)
       .default('Dockerfile')
       .describe('Dockerfile path inside the context.'),
-    buildArgs: z
-      .record(z.string().regex(ENV_NAME), z.string().max(4096))
+    buildArgs: userMap(ENV_NAME, 4096)
       .optional()
       .describe(`Build arguments. ${templated} MODEL_URI=models:/<name>/<version> is always passed.`),
     cacheRepository: z
