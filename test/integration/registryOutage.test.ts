@@ -61,7 +61,13 @@ test.each<ProxyMode>(['503', 'refuse'])(
     expect(still.status?.phase).toBe('Succeeded');
 
     await proxy.set('pass');
-    const back = await waitForMd(env.ns, name, 'RegistryReachable=True', (m) => reachable(m)?.status === 'True', 30_000);
+    const back = await waitForMd(
+      env.ns,
+      name,
+      'RegistryReachable=True',
+      (m) => reachable(m)?.status === 'True',
+      30_000,
+    );
     expect(condition(back, 'Ready')?.status).toBe('True');
   },
 );
@@ -115,7 +121,13 @@ test('a build in progress finishes on time while MLflow is down', async () => {
   const downAt = Date.now();
   await proxy.set('refuse');
   await requestReconcile(env.ns, 'midrun');
-  const md = await waitForMd(env.ns, 'midrun', 'Succeeded while MLflow is down', succeededAt(version), 45_000);
+  const md = await waitForMd(
+    env.ns,
+    'midrun',
+    'Succeeded while MLflow is down',
+    succeededAt(version),
+    45_000,
+  );
   const seconds = (Date.now() - downAt) / 1000;
   console.log(`run finished ${seconds.toFixed(1)} s after MLflow went down (build takes 12 s)`);
   expect(reachable(md)?.status).toBe('False');

@@ -44,7 +44,13 @@ test('four hanging registries with timeoutSeconds 300 do not hold up a healthy o
   expect(seconds).toBeLessThan(10);
 
   // The hanging ones say they are waiting on MLflow, without a verdict.
-  const hang = await waitForMd(env.ns, 'hang-0', 'Ready=False', (m) => condition(m, 'Ready')?.status === 'False', 10_000);
+  const hang = await waitForMd(
+    env.ns,
+    'hang-0',
+    'Ready=False',
+    (m) => condition(m, 'Ready')?.status === 'False',
+    10_000,
+  );
   expect(condition(hang, 'Ready')?.reason).toBe('RegistrySlow');
   expect(condition(hang, 'Ready')?.message).toContain('has not answered');
 });

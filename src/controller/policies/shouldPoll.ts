@@ -66,8 +66,7 @@ export const shouldPoll = (input: PollInput) => firstReason(shouldPollChain, inp
 export function nextPollInMs(
   input: Pick<PollInput, 'nowMs' | 'lastPolledAtMs' | 'intervalMs' | 'retryAtMs'>,
 ): number {
-  const due =
-    input.lastPolledAtMs === undefined ? input.nowMs : input.lastPolledAtMs + input.intervalMs;
+  const due = input.lastPolledAtMs === undefined ? input.nowMs : input.lastPolledAtMs + input.intervalMs;
   return Math.max(0, due - input.nowMs, (input.retryAtMs ?? 0) - input.nowMs);
 }
 

@@ -313,7 +313,10 @@ describe('reconciler: registry errors', () => {
       expect(await t.reconcile()).toEqual({ requeueAfterMs: 1000 }); // no throw: nothing to retry fast
       expect(t.registry.calls).toHaveLength(2);
       expect(cond(t.status(), 'Ready')).toEqual({ status: 'True', reason: 'Succeeded' });
-      expect(cond(t.status(), REGISTRY_REACHABLE)).toEqual({ status: 'False', reason: 'RegistryUnavailable' });
+      expect(cond(t.status(), REGISTRY_REACHABLE)).toEqual({
+        status: 'False',
+        reason: 'RegistryUnavailable',
+      });
       expect(t.status().phase).toBe('Succeeded');
 
       await t.reconcile(); // woken early (a watch event): still backing off, MLflow is not asked
