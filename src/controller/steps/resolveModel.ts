@@ -77,8 +77,15 @@ export async function resolveModel(ctx: ReconcileContext): Promise<StepResult<Re
         : registry.getLatestVersionInStage(spec.model.name, spec.model.stage as string); // one of the two is set
     },
   );
+  // The version to go on with while MLflow cannot answer: resolved before for what the spec
+  // still follows (after a change of model or ref, the old answer says nothing).
   const known =
-    status.model && isTrue(status.conditions, ConditionType.ModelResolved) ? status.model : undefined;
+    status.model &&
+    status.model.name === spec.model.name &&
+    status.model.resolvedFrom === ref &&
+    isTrue(status.conditions, ConditionType.ModelResolved)
+      ? status.model
+      : undefined;
   if (outcome.kind === 'pending') {
     const message = `MLflow has not answered within ${POLL_BUDGET_TEXT}; the request goes on and its answer is taken when it comes`;
     markReachable(
@@ -97,7 +104,7 @@ export async function resolveModel(ctx: ReconcileContext): Promise<StepResult<Re
     return wait(Reason.RegistrySlow, message, safetyMs);
   }
   if (outcome.kind === 'failed') {
-    const failure = registryFailure(outcome.error, ctx);
+    const failure = registryFailure(outcome.error, ctx, known && stillServing(ctx, known));
     const { reason, message } =
       failure instanceof Error ? { reason: reasonFrom(failure), message: failure.message } : failure;
     if (failure instanceof Transient && isRegistryOutage(failure)) {
@@ -124,21 +131,16 @@ export async function resolveModel(ctx: ReconcileContext): Promise<StepResult<Re
     } else if (answered(outcome.error)) {
       markReachable(ctx, 'True', Reason.RegistryAnswered, answeredMessage(spec.registry.trackingUri));
     }
-    const told = failure instanceof Stalling && known ? keepsServing(failure, ctx, known) : failure;
-    markStep(ctx, ConditionType.ModelResolved)(
-      'False',
-      reason,
-      told instanceof Error ? told.message : message,
-    );
+    markStep(ctx, ConditionType.ModelResolved)('False', reason, message);
     // A verdict the user must act on counts as a poll: look again at the next interval. Any
     // other failure does not, so the retry polls again even though this reconcile already marks
     // the generation and the reconcile request as handled.
-    if (told instanceof Stalling) {
+    if (failure instanceof Stalling) {
       deps.polls.record(ctx.key, ctx.now.getTime());
       deps.polls.requests.recordVerdict(ctx.key);
     } else deps.polls.forgetVerdict(ctx.key);
-    if (told instanceof Error) throw told;
-    return told;
+    if (failure instanceof Error) throw failure;
+    return failure;
   }
   const version = outcome.version;
   deps.polls.requests.recordVerdict(ctx.key);
@@ -178,33 +180,36 @@ export async function resolveModel(ctx: ReconcileContext): Promise<StepResult<Re
 }
 
 /** Registry failures as step results: what the user must fix stalls, a version MLflow is still
- * registering is waited for, the rest is retried. */
-function registryFailure(err: unknown, ctx: ReconcileContext): Error | Wait {
-  if (err instanceof Stalling || err instanceof Transient) return err;
+ * registering is waited for, the rest is retried. A verdict the user must act on says what still
+ * runs (`still`), before what to do. */
+function registryFailure(err: unknown, ctx: ReconcileContext, still?: string): Error | Wait {
+  const say = (what: string, todo?: string) => [what, still, todo].filter(Boolean).join('; ');
+  if (err instanceof Stalling) return still ? new Stalling(err.reason, say(err.message)) : err;
+  if (err instanceof Transient) return err;
   if (!(err instanceof MlflowError)) return err instanceof Error ? err : new Error(String(err));
   const { model } = ctx.spec;
   switch (err.kind) {
     case 'ModelNotFound':
       return new Stalling(
         Reason.ModelNotFound,
-        `${err.message}; register it in MLflow or fix spec.model.name`,
+        say(err.message, 'register it in MLflow or fix spec.model.name'),
       );
     case 'AliasNotFound':
       return new Stalling(
         Reason.AliasNotFound,
-        `${err.message}; set the alias in MLflow or fix spec.model.alias`,
+        say(err.message, 'set the alias in MLflow or fix spec.model.alias'),
       );
     case 'NoVersionInStage':
       return new Stalling(
         Reason.NoVersionInStage,
-        `${err.message}; transition a version to ${model.stage} or fix spec.model.stage`,
+        say(err.message, `transition a version to ${model.stage} or fix spec.model.stage`),
       );
     case 'Unauthorized':
-      return new Stalling(Reason.RegistryUnauthorized, err.message);
+      return new Stalling(Reason.RegistryUnauthorized, say(err.message));
     case 'BadRequest':
       return new Stalling(
         Reason.RegistryRequestRefused,
-        `${err.message}; check spec.registry.trackingUri and spec.model`,
+        say(err.message, 'check spec.registry.trackingUri and spec.model'),
       );
     case 'VersionNotReady':
       return wait(Reason.VersionNotReady, err.message, VERSION_NOT_READY_RETRY_MS);
@@ -282,15 +287,11 @@ function carriesOn(ctx: ReconcileContext, known: ResolvedModel): string {
   return `going on with version ${known.version} resolved before; polled again with backoff`;
 }
 
-/** A verdict the user must act on, with what still runs: nothing is torn down. */
-function keepsServing(err: Stalling, ctx: ReconcileContext, known: ResolvedModel): Stalling {
+/** What still runs after a verdict the user must act on: nothing is torn down. */
+function stillServing(ctx: ReconcileContext, known: ResolvedModel): string {
   const deployment = ctx.spec.deployment?.name;
   const served = servedVersion(ctx);
-  const still =
-    deployment && served !== undefined
-      ? `the Deployment "${deployment}" keeps serving version ${served} (nothing was removed)`
-      : `status.model keeps version ${known.version}, resolved before (nothing was removed)`;
-  const cut = err.message.indexOf('; ');
-  const [what, todo] = cut < 0 ? [err.message, ''] : [err.message.slice(0, cut), err.message.slice(cut)];
-  return new Stalling(err.reason, `${what}; ${still}${todo}`);
+  return deployment && served !== undefined
+    ? `the Deployment "${deployment}" keeps serving version ${served} (nothing was removed)`
+    : `status.model keeps version ${known.version}, resolved before (nothing was removed)`;
 }

@@ -200,3 +200,14 @@ describe('resolveModel: the registry is slow or away', () => {
     expect(reachable(ctx)).toEqual(['True', 'RegistryAnswered']);
   });
 });
+
+describe('resolveModel: an outage right after the spec follows another alias', () => {
+  it('does not go on with the version of the old alias', async () => {
+    const { t, status } = await deployed();
+    t.editSpec((spec) => (spec.model.alias = 'challenger'));
+    const ctx = t.stepContext(status);
+    t.registry.answer = new MlflowError('Unreachable', 'cannot reach MLflow');
+    await expect(resolveModel(ctx)).rejects.toThrow(Transient);
+    expect(resolved(ctx)).toEqual(['False', 'RegistryUnavailable']);
+  });
+});
