@@ -126,7 +126,8 @@ export class Operator {
         batch,
         core,
       },
-      polls: new PollTracker(),
+      // A registry answer that came after its reconcile gave up waiting wakes the object.
+      polls: new PollTracker({ wake: (key) => this.queue.add(key) }),
       now: () => new Date(),
       fieldManager: config.fieldManager,
       log,

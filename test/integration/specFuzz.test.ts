@@ -194,7 +194,22 @@ const oddInt = fc
     }[how];
     return { path: path.split('.'), value };
   });
-const ODD_KEYS = ['1BAD', 'A=B', '..X', '.', '..', '', 'A B', 'É', 'A\u00a0', '-x', 'x'.repeat(300)];
+const ODD_KEYS = [
+  '__proto__',
+  'constructor',
+  'toString',
+  '1BAD',
+  'A=B',
+  '..X',
+  '.',
+  '..',
+  '',
+  'A B',
+  'É',
+  'A\u00a0',
+  '-x',
+  'x'.repeat(300),
+];
 const oddKey = at(
   ['build.buildArgs', 'deployment.env', 'test.env'],
   fc.constantFrom(...ODD_KEYS).map((k) => ({ [k]: 'v' })),

@@ -19,8 +19,8 @@ export const ConditionType = {
   Deployed: 'Deployed',
   /** The test Job passed against the rolled-out version. */
   TestsPassed: 'TestsPassed',
-  /** The last request to MLflow was answered (False while it is unreachable; the last resolved
-   * version keeps serving and Ready is left as it was). */
+  /** The last request to MLflow was answered (False while it is unreachable, slow or failing;
+   * the last resolved version goes on serving and Ready is left as it was). */
   RegistryReachable: 'RegistryReachable',
 } as const;
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
@@ -51,6 +51,11 @@ export const Reason = {
   Succeeded: 'Succeeded',
   /** Reconciling=True after a transient failure: retried with backoff. */
   ProgressingWithRetry: 'ProgressingWithRetry',
+  /** RegistryReachable=True: MLflow answered the last poll (whatever it said). */
+  RegistryAnswered: 'RegistryAnswered',
+  /** MLflow has not answered a poll within a moment; the request goes on in the background and
+   * its answer wakes the object (RegistryReachable=False, or Ready=False if nothing is resolved). */
+  RegistrySlow: 'RegistrySlow',
 
   // ---- transient failures (retried with backoff) ----
   /** MLflow could not be reached, timed out or answered 5xx/429. */

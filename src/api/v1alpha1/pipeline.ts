@@ -13,6 +13,7 @@ import {
   RESOURCE_NAME,
   celString,
 } from './formats.js';
+import { userMap } from './userMap.js';
 
 // <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>; repository names as ECR allows.
 export const ECR_REPOSITORY =
@@ -33,8 +34,7 @@ const envKeys = keysMatch(
   'a variable name: letters, digits, "_", "-", "."; not "." or "..…", no leading digit',
 );
 const envMap = (what: string) =>
-  z
-    .record(z.string().regex(ENV_NAME), z.string().max(4096))
+  userMap(ENV_NAME, 4096)
     .meta({ 'x-kubernetes-validations': [envKeys] })
     .optional()
     .describe(`${what} ${templated}`);
@@ -122,8 +122,7 @@ export const BuildSchema = z
       .max(1024)
       .default('Dockerfile')
       .describe('Dockerfile path inside the context.'),
-    buildArgs: z
-      .record(z.string().regex(ENV_NAME), z.string().max(4096))
+    buildArgs: userMap(ENV_NAME, 4096)
       .meta({ 'x-kubernetes-validations': [envKeys] })
       .optional()
       .describe(`Build arguments. ${templated} MODEL_URI=models:/<name>/<version> is always passed.`),

@@ -38,13 +38,16 @@ export function containerPatch(deployment: V1Deployment, desired: DesiredContain
 }
 
 // Variables we set replace same-named ones in place (value only); the rest keep their order.
-function mergeEnv(current: V1EnvVar[], wanted: Record<string, string>): V1EnvVar[] {
-  const merged = current.map((e) =>
-    e.name in wanted ? { name: e.name, value: wanted[e.name] as string } : e,
-  );
-  for (const [name, value] of Object.entries(wanted)) {
-    if (!current.some((e) => e.name === name)) merged.push({ name, value });
-  }
+// A Map, not `in`/`wanted[name]`: env names such as `constructor` or `__proto__` are the user's
+// and must never be looked up on Object.prototype.
+export function mergeEnv(current: V1EnvVar[], wanted: Readonly<Record<string, string>>): V1EnvVar[] {
+  const want = new Map(Object.entries(wanted));
+  const merged = current.map((e) => {
+    const value = want.get(e.name);
+    return value === undefined ? e : { name: e.name, value };
+  });
+  const present = new Set(current.map((e) => e.name));
+  for (const [name, value] of want) if (!present.has(name)) merged.push({ name, value });
   return merged;
 }
 

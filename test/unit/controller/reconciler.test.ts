@@ -14,7 +14,7 @@ import { NS, modelDeployment, pipelineSpec } from '../helpers/pipelineFixtures.j
 import { INTERVAL_MS, KEY, START, setupReconciler } from '../helpers/reconcilerHarness.js';
 import { cond, version } from '../helpers/reconcilerFakes.js';
 
-const { ModelResolved: MODEL_RESOLVED } = ConditionType;
+const { ModelResolved: MODEL_RESOLVED, RegistryReachable: REGISTRY_REACHABLE } = ConditionType;
 
 function newModelDeployment(model: Record<string, unknown> = { alias: 'champion' }): ModelDeployment {
   return modelDeployment({
@@ -303,21 +303,35 @@ describe('reconciler: registry errors', () => {
         (t.md().metadata.annotations = { [RECONCILE_REQUESTED_ANNOTATION]: '2025-01-01T00:00:10Z' }),
     },
   ])(
-    'the backoff retry after a transient failure polls again when the poll was due to $name',
+    'an outage under a resolved version, polled for $name: Ready stays, the poll is retried with backoff',
     async ({ trigger }) => {
       const t = setup();
       await t.reconcile();
       t.clock.ms += 10_000;
       trigger(t);
       t.registry.answer = new MlflowError('Unreachable', 'cannot reach MLflow');
-      await expect(t.reconcile()).rejects.toBeInstanceOf(Transient);
+      expect(await t.reconcile()).toEqual({ requeueAfterMs: 1000 }); // no throw: nothing to retry fast
       expect(t.registry.calls).toHaveLength(2);
+      expect(cond(t.status(), 'Ready')).toEqual({ status: 'True', reason: 'Succeeded' });
+      expect(cond(t.status(), REGISTRY_REACHABLE)).toEqual({
+        status: 'False',
+        reason: 'RegistryUnavailable',
+      });
+      expect(t.status().phase).toBe('Succeeded');
+
+      await t.reconcile(); // woken early (a watch event): still backing off, MLflow is not asked
+      expect(t.registry.calls).toHaveLength(2);
+      t.clock.ms += 1000;
+      expect(await t.reconcile()).toEqual({ requeueAfterMs: 2000 }); // second failure: twice as long
+      expect(t.registry.calls).toHaveLength(3);
 
       t.registry.answer = version('3');
-      t.clock.ms += 1000; // the backoff retry
+      t.clock.ms += 2000; // the backoff retry
       await t.reconcile();
-      expect(t.registry.calls).toHaveLength(3);
+      expect(t.registry.calls).toHaveLength(4);
       expect(cond(t.status(), 'Ready')).toEqual({ status: 'True', reason: 'Succeeded' });
+      expect(cond(t.status(), REGISTRY_REACHABLE)).toEqual({ status: 'True', reason: 'RegistryAnswered' });
+      expect(t.eventReasons().filter((r) => r === 'RegistryUnavailable')).toHaveLength(1); // once
     },
   );
 });
