@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { renderCrd } from '../../../src/api/v1alpha1/crd.js';
+import { nameRule } from '../../../src/api/v1alpha1/modelDeployment.js';
 
 type Node = Record<string, unknown>;
 
@@ -55,6 +56,11 @@ describe('renderCrd', () => {
     const column = columns.find((col) => col.name === name);
     expect(column).toMatchObject({ jsonPath });
     expect(column?.priority).toBeUndefined(); // shown by default
+  });
+
+  it('refuses names longer than a label value at the root', () => {
+    expect(root['x-kubernetes-validations']).toEqual([nameRule]);
+    expect(nameRule.rule).toBe('size(self.metadata.name) <= 63');
   });
 
   it('has the status subresource', () => {
