@@ -6,6 +6,7 @@ import {
   GROUP,
   KIND,
   ModelDeploymentSpecStrictSchema,
+  nameIssue,
   PLURAL,
   VERSION,
   type ModelDeploymentStatus,
@@ -74,6 +75,9 @@ interface Verdict {
 
 async function runPipeline(ctx: ReconcileContext): Promise<Verdict> {
   try {
+    // An older CRD let longer names in; their children could never be labelled.
+    const badName = nameIssue(ctx.md.metadata.name);
+    if (badName) throw new Stalling(Reason.InvalidSpec, `${badName}; recreate it under a shorter name`);
     const parsed = ModelDeploymentSpecStrictSchema.safeParse(ctx.md.spec);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];

@@ -10,7 +10,7 @@ import { MlflowError, type MlflowErrorKind } from '../../../src/clients/mlflow.j
 import { ConditionType } from '../../../src/api/v1alpha1/conditions.js';
 import { findCondition } from '../../../src/runtime/conditions.js';
 import { Transient } from '../../../src/runtime/errors.js';
-import { modelDeployment } from '../helpers/pipelineFixtures.js';
+import { NS, modelDeployment, pipelineSpec } from '../helpers/pipelineFixtures.js';
 import { INTERVAL_MS, KEY, START, setupReconciler } from '../helpers/reconcilerHarness.js';
 import { cond, version } from '../helpers/reconcilerFakes.js';
 
@@ -409,5 +409,18 @@ describe('reconciler: status write failures', () => {
     t.failPatchWith(Object.assign(new Error('apiserver down'), { code: 500 }));
     await expect(t.reconcile()).rejects.toThrow('apiserver down');
     expect(t.events).toEqual([]);
+  });
+});
+
+describe('a name an older CRD let in', () => {
+  it('stalls with InvalidSpec: its children could carry no label', async () => {
+    const name = `n${'x'.repeat(63)}`;
+    const t = setupReconciler({ md: modelDeployment(pipelineSpec(), { name }) });
+    t.store.set(`${NS}/${name}`, t.md()); // the status write goes to the object's own key
+    await t.reconcile();
+    const stalled = findCondition(t.status().conditions, 'Stalled');
+    expect(stalled).toMatchObject({ status: 'True', reason: 'InvalidSpec' });
+    expect(stalled?.message).toContain('metadata.name must be at most 63 characters');
+    expect(t.registry.calls).toEqual([]); // nothing was asked of MLflow
   });
 });
