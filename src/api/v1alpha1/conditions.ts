@@ -51,6 +51,9 @@ export const Reason = {
   Succeeded: 'Succeeded',
   /** Reconciling=True after a transient failure: retried with backoff. */
   ProgressingWithRetry: 'ProgressingWithRetry',
+  /** Ready=False: the serving container's image or operator-managed env is not what the last
+   * run left (live vs expected in the message); put back unless driftPolicy is Report. */
+  Drift: 'Drift',
 
   // ---- transient failures (retried with backoff) ----
   /** MLflow could not be reached, timed out or answered 5xx/429. */
@@ -91,6 +94,8 @@ export const Reason = {
   DeploymentNotFound: 'DeploymentNotFound',
   /** The serving Deployment has no container named spec.deployment.container. */
   ContainerNotFound: 'ContainerNotFound',
+  /** Another ModelDeployment already manages that container of the serving Deployment. */
+  TargetClaimed: 'TargetClaimed',
 
   // ---- the run failed (Stalled=True; a new version, a spec change or a retry starts another) ----
   /** The build Job or CodeBuild build failed. */
@@ -133,5 +138,7 @@ export const EventReason = {
   RolloutStarted: 'RolloutStarted',
   /** The test Job was created. */
   TestStarted: 'TestStarted',
+  /** The serving container had drifted from the last run and was put back. */
+  DriftCorrected: 'DriftCorrected',
 } as const;
 export type EventReason = (typeof EventReason)[keyof typeof EventReason];
