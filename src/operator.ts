@@ -111,7 +111,15 @@ export class Operator {
       modelDeployments: {
         patchMetadata: async (namespace, name, ops) =>
           (await objects.patchNamespacedCustomObject(
-            { group: GROUP, version: VERSION, plural: PLURAL, namespace, name, body: ops, fieldManager: config.fieldManager },
+            {
+              group: GROUP,
+              version: VERSION,
+              plural: PLURAL,
+              namespace,
+              name,
+              body: ops,
+              fieldManager: config.fieldManager,
+            },
             setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
           )) as MD,
       },

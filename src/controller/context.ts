@@ -67,7 +67,9 @@ export interface ReconcilerDeps {
   metrics: ReconcileMetrics;
   statusPatcher: Pick<StatusPatcher, 'patch'>;
   /** JSON patch of a ModelDeployment's metadata (its finalizer); returns the object. */
-  modelDeployments: { patchMetadata(namespace: string, name: string, ops: object[]): Promise<ModelDeployment> };
+  modelDeployments: {
+    patchMetadata(namespace: string, name: string, ops: object[]): Promise<ModelDeployment>;
+  };
   events: Pick<EventRecorder, 'record'>;
   log: Logger;
   now(): Date;

@@ -96,9 +96,13 @@ test('driftPolicy Report: the drift is shown, live vs expected, and left alone',
 test('env drift of an operator-managed variable is healed too, and named', async () => {
   const { deployment, version } = await deployed('envdrift');
   await kubectlOk(['-n', env.ns, 'set', 'env', `deployment/${deployment}`, '-c', 'api', 'MODEL_VERSION=999']);
-  await waitFor('MODEL_VERSION put back', async () => (await envValue(deployment, 'MODEL_VERSION')) === version, {
-    timeoutMs: 30_000,
-  });
+  await waitFor(
+    'MODEL_VERSION put back',
+    async () => (await envValue(deployment, 'MODEL_VERSION')) === version,
+    {
+      timeoutMs: 30_000,
+    },
+  );
   await waitForMd(env.ns, 'envdrift', 'Ready again', isReady, 60_000);
   const event = (await eventsFor(env.ns, 'envdrift')).find((e) => e.reason === 'DriftCorrected');
   expect(event?.message).toContain('MODEL_VERSION');
@@ -119,7 +123,11 @@ async function gitopsApply(deployment: string, replicas: number, container: Reco
     JSON.stringify({
       apiVersion: 'apps/v1',
       kind: 'Deployment',
-      metadata: { name: deployment, namespace: env.ns, labels: { ...labels, 'gitops/revision': String(replicas) } },
+      metadata: {
+        name: deployment,
+        namespace: env.ns,
+        labels: { ...labels, 'gitops/revision': String(replicas) },
+      },
       spec: {
         replicas,
         progressDeadlineSeconds: 600,
@@ -128,7 +136,10 @@ async function gitopsApply(deployment: string, replicas: number, container: Reco
           metadata: { labels },
           spec: {
             terminationGracePeriodSeconds: 0,
-            containers: [{ name: 'sidecar', image: 'registry.example/sidecar:1' }, { name: 'api', ...container }],
+            containers: [
+              { name: 'sidecar', image: 'registry.example/sidecar:1' },
+              { name: 'api', ...container },
+            ],
           },
         },
       },

@@ -20,7 +20,10 @@ export interface DesiredContainer {
 
 /** The env the operator manages on the serving container: spec.deployment.env rendered, then
  * the model. The rollout sets it and the drift check compares against it. */
-export function servingEnv(env: Record<string, string> | undefined, model: ResolvedModel): Record<string, string> {
+export function servingEnv(
+  env: Record<string, string> | undefined,
+  model: ResolvedModel,
+): Record<string, string> {
   // The exact version always wins: every pod of the rollout serves the same model.
   return { ...renderMap(env, model), MODEL_URI: model.uri, MODEL_VERSION: model.version };
 }

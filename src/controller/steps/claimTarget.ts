@@ -42,7 +42,8 @@ export async function ensureClaim(
   const { md } = ctx;
   const key = claimAnnotation(target.container);
   const holder = deployment.metadata?.annotations?.[key];
-  const holderMd = holder && holder !== md.metadata.name ? ctx.deps.get(`${md.metadata.namespace}/${holder}`) : undefined;
+  const holderMd =
+    holder && holder !== md.metadata.name ? ctx.deps.get(`${md.metadata.namespace}/${holder}`) : undefined;
   const decision = judgeClaim({
     self: md.metadata.name,
     target,
@@ -76,7 +77,9 @@ export async function ensureClaim(
   } catch (err) {
     // Someone wrote the Deployment since we read it (perhaps a racing claim): look again.
     if (isConflict(err) || statusCodeOf(err) === 422)
-      throw new Transient(Reason.DeploymentChanged, `claiming the container: ${kubeMessageOf(err)}`, { cause: err });
+      throw new Transient(Reason.DeploymentChanged, `claiming the container: ${kubeMessageOf(err)}`, {
+        cause: err,
+      });
     throw err;
   }
   ctx.log.info(
@@ -101,13 +104,19 @@ async function ensureFinalizer(ctx: ReconcileContext): Promise<void> {
     updated = await ctx.deps.modelDeployments.patchMetadata(metadata.namespace, metadata.name, ops);
   } catch (err) {
     if (isConflict(err) || statusCodeOf(err) === 422)
-      throw new Transient(Reason.ReconcileError, `adding the finalizer: ${kubeMessageOf(err)}`, { cause: err });
+      throw new Transient(Reason.ReconcileError, `adding the finalizer: ${kubeMessageOf(err)}`, {
+        cause: err,
+      });
     throw err;
   }
   // The status write at the end carries this resourceVersion as its precondition.
   ctx.md = {
     ...ctx.md,
-    metadata: { ...metadata, resourceVersion: updated.metadata.resourceVersion, finalizers: updated.metadata.finalizers },
+    metadata: {
+      ...metadata,
+      resourceVersion: updated.metadata.resourceVersion,
+      finalizers: updated.metadata.finalizers,
+    },
   };
 }
 

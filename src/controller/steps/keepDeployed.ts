@@ -15,7 +15,10 @@ import { containerNotFound, patchContainer, readServing } from './rollout.js';
 
 const HEAL_POLL_MS = 2000;
 
-export async function keepDeployed(ctx: ReconcileContext, { model, deployment: target }: Deployed): Promise<Stop> {
+export async function keepDeployed(
+  ctx: ReconcileContext,
+  { model, deployment: target }: Deployed,
+): Promise<Stop> {
   const deployment = await ensureClaim(ctx, target, await readServing(ctx, target));
   const verdict = judgeDrift(deployment, {
     container: target.container,

@@ -109,10 +109,19 @@ export const containerNotFound = (target: DeploymentTarget, containers: string[]
   );
 
 /** The guarded JSON patch of the serving container (containerPatch's ops). */
-export async function patchContainer(ctx: ReconcileContext, target: DeploymentTarget, ops: object[]): Promise<void> {
+export async function patchContainer(
+  ctx: ReconcileContext,
+  target: DeploymentTarget,
+  ops: object[],
+): Promise<void> {
   try {
     await ctx.deps.pipeline.apps.patchNamespacedDeployment(
-      { namespace: ctx.md.metadata.namespace, name: target.name, body: ops, fieldManager: ctx.deps.fieldManager },
+      {
+        namespace: ctx.md.metadata.namespace,
+        name: target.name,
+        body: ops,
+        fieldManager: ctx.deps.fieldManager,
+      },
       setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
     );
   } catch (err) {

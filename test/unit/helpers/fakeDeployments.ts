@@ -11,7 +11,10 @@ export const OLD_IMAGE = 'acme/churn-api:bootstrap';
 
 /** The serving Deployment; its api container already claimed by the churn ModelDeployment
  * unless `claimedBy` says otherwise (null: unclaimed). */
-export function servingDeployment(containers?: V1Container[], claimedBy: string | null = 'churn'): V1Deployment {
+export function servingDeployment(
+  containers?: V1Container[],
+  claimedBy: string | null = 'churn',
+): V1Deployment {
   return {
     metadata: {
       name: 'churn-api',
