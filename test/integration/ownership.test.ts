@@ -76,7 +76,7 @@ test('a second ModelDeployment on a claimed container is Stalled naming the firs
   expect(await claimOf('api-own')).toBe('second');
 });
 
-test('two ModelDeployments created together for one container: exactly one wins, and the Deployment rolls once', async () => {
+test('two ModelDeployments created together for one container: exactly one wins, and only its writes reach the Deployment', async () => {
   const a = await mlflow().createChampion('race-a');
   const b = await mlflow().createChampion('race-b');
   await createServingDeployment(env.ns, 'api-race');
@@ -103,6 +103,7 @@ test('two ModelDeployments created together for one container: exactly one wins,
   expect(await claimOf('api-race')).toBe(winner);
   expect(condition(losers[0]!, 'Stalled')?.message).toContain(`ModelDeployment "${winner}"`);
   expect(await modelUriEnv('api-race')).toBe(uri(winner === 'racer-a' ? a : b));
-  // One rollout, the winner's: the claim annotation does not move the generation.
-  expect((await getDeployment(env.ns, 'api-race')).metadata.generation - generation).toBe(1);
+  // The winner's claim (the apiserver counts a Deployment's annotations in its generation; no
+  // rollout) and the winner's one rollout: nothing of the loser's.
+  expect((await getDeployment(env.ns, 'api-race')).metadata.generation - generation).toBe(2);
 });

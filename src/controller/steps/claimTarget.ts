@@ -13,8 +13,8 @@ import { next, type ReconcileContext, type ReconcilerDeps, type StepResult } fro
 import { judgeClaim } from '../policies/claim.js';
 import type { RunPlan } from './planRun.js';
 
-/** Step 2b of a run: claim the container before the build. A Deployment that does not exist
- * yet has nothing to claim: the rollout claims it, or stalls on it. */
+/** Step 2b of a run: claim the container before the build. A Deployment (or container) that
+ * does not exist yet has nothing to claim: the rollout claims it, or stalls on it. */
 export async function claimTarget(ctx: ReconcileContext, plan: RunPlan): Promise<StepResult<RunPlan>> {
   const { deployment: target } = plan;
   let deployment: V1Deployment;
@@ -27,6 +27,9 @@ export async function claimTarget(ctx: ReconcileContext, plan: RunPlan): Promise
     if (isNotFound(err)) return next(plan);
     throw err;
   }
+  // No such container: nothing to claim; the rollout stalls on it as it always did.
+  if (!deployment.spec?.template?.spec?.containers.some((c) => c.name === target.container))
+    return next(plan);
   await ensureClaim(ctx, target, deployment);
   return next(plan);
 }

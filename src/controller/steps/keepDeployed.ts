@@ -32,8 +32,10 @@ export async function keepDeployed(
       // Put back a moment ago: Ready once the Deployment has rolled back to it.
       const healing = findCondition(ctx.status.conditions, ConditionType.Ready)?.reason === Reason.Drift;
       const rolled = judgeRollout(deployment);
-      if (healing && rolled.kind === 'progressing')
+      if (healing && rolled.kind === 'progressing') {
+        ctx.phase = 'Verifying';
         return wait(Reason.Drift, `container put back; ${rolled.message}`, HEAL_POLL_MS);
+      }
       return { kind: 'done' };
     }
     case 'drift':
@@ -43,6 +45,7 @@ export async function keepDeployed(
           `${verdict.message}; driftPolicy is Report: put the container back or set spec.deployment.driftPolicy to Heal`,
         );
       }
+      ctx.phase = 'Deploying';
       await patchContainer(ctx, target, verdict.ops);
       ctx.log.warn(
         { live: verdict.liveImage, expected: verdict.expectedImage, env: verdict.envNames },

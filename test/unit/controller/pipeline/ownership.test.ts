@@ -87,6 +87,16 @@ describe('claiming the serving container', () => {
     expect(t.kaniko.starts).toEqual([]);
   });
 
+  it('a container the Deployment does not have is not claimed (the rollout stalls on it later)', async () => {
+    const t = setupReconciler({
+      deployment: servingDeployment(undefined, null),
+      spec: { deployment: { name: 'churn-api', container: 'server' } },
+    });
+    await t.reconcile();
+    expect(t.apps.patches).toEqual([]);
+    expect(t.md().metadata.finalizers).toBeUndefined();
+  });
+
   it('deletion releases the claim, then the finalizer', async () => {
     const t = setupReconciler({ deployment: servingDeployment(undefined, null) });
     await t.reconcile();
