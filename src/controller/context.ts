@@ -78,6 +78,10 @@ export interface ReconcilerDeps {
   polls: PollTracker;
   metrics: ReconcileMetrics;
   statusPatcher: Pick<StatusPatcher, 'patch'>;
+  /** JSON patch of a ModelDeployment's metadata (its finalizer); returns the object. */
+  modelDeployments: {
+    patchMetadata(namespace: string, name: string, ops: object[]): Promise<ModelDeployment>;
+  };
   events: Pick<EventRecorder, 'record'>;
   log: Logger;
   now(): Date;

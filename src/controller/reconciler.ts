@@ -19,7 +19,9 @@ import { splitKey } from '../runtime/informer.js';
 import { isConflict, isForbidden, isNotFound, kubeMessageOf } from '../runtime/kubeErrors.js';
 import { newContext, reasonFrom, type ReconcileContext, type ReconcilerDeps, type Stop } from './context.js';
 import { finishRun, RunFailed } from './run.js';
+import { claimTarget, releaseClaim } from './steps/claimTarget.js';
 import { ensureImage } from './steps/ensureImage.js';
+import { keepDeployed } from './steps/keepDeployed.js';
 import { planRun } from './steps/planRun.js';
 import { resolveModel } from './steps/resolveModel.js';
 import { rollout } from './steps/rollout.js';
@@ -32,7 +34,10 @@ const CONFLICT_RETRY_MS = 500;
 async function runSteps(ctx: ReconcileContext): Promise<Stop> {
   const model = await resolveModel(ctx);
   if (model.kind !== 'next') return model;
-  const plan = planRun(ctx, model.value);
+  const planned = planRun(ctx, model.value);
+  if (planned.kind === 'deployed') return keepDeployed(ctx, planned);
+  if (planned.kind !== 'next') return planned;
+  const plan = await claimTarget(ctx, planned.value);
   if (plan.kind !== 'next') return plan;
   const image = await ensureImage(ctx, plan.value);
   if (image.kind !== 'next') return image;
@@ -51,7 +56,11 @@ export function makeReconciler(deps: ReconcilerDeps): (key: string) => Promise<R
       deps.metrics.forget(namespace, name);
       return done();
     }
-    if (md.spec?.suspend || md.metadata.deletionTimestamp) return done();
+    if (md.metadata.deletionTimestamp) {
+      await releaseClaim(deps, md); // thrown: backoff retry
+      return done();
+    }
+    if (md.spec?.suspend) return done();
     const ctx = newContext(deps, key, md);
     const { outcome, result, failure } = await runPipeline(ctx);
     try {

@@ -56,6 +56,9 @@ export const Reason = {
   /** MLflow has not answered a poll within a moment; the request goes on in the background and
    * its answer wakes the object (RegistryReachable=False, or Ready=False if nothing is resolved). */
   RegistrySlow: 'RegistrySlow',
+  /** Ready=False: the serving container's image or operator-managed env is not what the last
+   * run left (live vs expected in the message); put back unless driftPolicy is Report. */
+  Drift: 'Drift',
 
   // ---- transient failures (retried with backoff) ----
   /** MLflow could not be reached, timed out or answered 5xx/429. */
@@ -96,6 +99,8 @@ export const Reason = {
   DeploymentNotFound: 'DeploymentNotFound',
   /** The serving Deployment has no container named spec.deployment.container. */
   ContainerNotFound: 'ContainerNotFound',
+  /** Another ModelDeployment already manages that container of the serving Deployment. */
+  TargetClaimed: 'TargetClaimed',
 
   // ---- the run failed (Stalled=True; a new version, a spec change or a retry starts another) ----
   /** The build Job or CodeBuild build failed. */
@@ -138,5 +143,7 @@ export const EventReason = {
   RolloutStarted: 'RolloutStarted',
   /** The test Job was created. */
   TestStarted: 'TestStarted',
+  /** The serving container had drifted from the last run and was put back. */
+  DriftCorrected: 'DriftCorrected',
 } as const;
 export type EventReason = (typeof EventReason)[keyof typeof EventReason];

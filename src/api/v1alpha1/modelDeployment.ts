@@ -239,6 +239,7 @@ export interface ModelDeployment {
     resourceVersion?: string;
     annotations?: Record<string, string>;
     labels?: Record<string, string>;
+    finalizers?: string[];
     // Typed as client-node types them; custom objects arrive as JSON strings. Only presence is read.
     creationTimestamp?: Date;
     deletionTimestamp?: Date;

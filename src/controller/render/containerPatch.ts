@@ -3,6 +3,8 @@
 // of being overwritten at the wrong index.
 import type { V1Container, V1Deployment, V1EnvVar } from '@kubernetes/client-node';
 import { isDeepStrictEqual } from 'node:util';
+import type { ResolvedModel } from '../../api/v1alpha1/modelDeployment.js';
+import { renderMap } from '../../children/template.js';
 
 export type ContainerPatch =
   | { kind: 'missingContainer'; containers: string[] }
@@ -14,6 +16,16 @@ export interface DesiredContainer {
   /** Undefined keeps the image (builder none). */
   image?: string;
   env: Record<string, string>;
+}
+
+/** The env the operator manages on the serving container: spec.deployment.env rendered, then
+ * the model. The rollout sets it and the drift check compares against it. */
+export function servingEnv(
+  env: Record<string, string> | undefined,
+  model: ResolvedModel,
+): Record<string, string> {
+  // The exact version always wins: every pod of the rollout serves the same model.
+  return { ...renderMap(env, model), MODEL_URI: model.uri, MODEL_VERSION: model.version };
 }
 
 export function containerPatch(deployment: V1Deployment, desired: DesiredContainer): ContainerPatch {

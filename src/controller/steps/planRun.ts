@@ -36,7 +36,14 @@ export interface RunPlan {
   test: TestSpec | undefined;
 }
 
-export function planRun(ctx: ReconcileContext, model: ResolvedModel): StepResult<RunPlan> {
+/** The version is deployed with this spec: what the drift check compares the container with. */
+export interface Deployed {
+  kind: 'deployed';
+  model: ResolvedModel;
+  deployment: DeploymentTarget;
+}
+
+export function planRun(ctx: ReconcileContext, model: ResolvedModel): StepResult<RunPlan> | Deployed {
   const { spec, md } = ctx;
   const { deployment, test } = spec;
   if (!deployment) return { kind: 'done' }; // resolve-only ModelDeployment
@@ -46,7 +53,7 @@ export function planRun(ctx: ReconcileContext, model: ResolvedModel): StepResult
   const decision = decideRun({ run: ctx.status.currentRun, version: model.version, specHash, retryToken });
   switch (decision.kind) {
     case 'deployed':
-      return { kind: 'done' };
+      return { kind: 'deployed', model, deployment };
     case 'inProgress':
       return next(plan(decision.run));
     case 'failedBefore': {
