@@ -17,5 +17,12 @@ export default {
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       setupFilesAfterEnv: ['<rootDir>/test/integration/setup.ts'],
     },
+    // Long (minutes): only through `npm run test:chaos`, not part of `npm test`.
+    {
+      ...tsEsm,
+      displayName: 'chaos',
+      testMatch: ['<rootDir>/test/chaos/**/*.test.ts'],
+      setupFilesAfterEnv: ['<rootDir>/test/integration/setup.ts'],
+    },
   ],
 };

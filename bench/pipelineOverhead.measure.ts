@@ -24,7 +24,7 @@ import {
   type Options,
   type ReportInput,
 } from './pipelineOverhead.lib.js';
-import { Observer, Run } from './pipelineOverhead.observe.js';
+import { containersKey, Observer, Run } from './pipelineOverhead.observe.js';
 
 export type Progress = (line: string) => void;
 
@@ -179,7 +179,9 @@ class Bench {
     await Promise.all(
       this.runs.map(async (r) => {
         await createServingDeployment(namespace, r.deployment);
-        r.baseGeneration = (await getDeployment(namespace, r.deployment)).metadata.generation;
+        const d = await getDeployment(namespace, r.deployment);
+        r.baseGeneration = d.metadata.generation;
+        r.baseTemplate = containersKey(d.spec.template);
       }),
     );
     return namespace;

@@ -38,6 +38,9 @@ export class Run {
   modelVersion: string | undefined;
   /** The serving Deployment's generation before the run, and the one the operator's patch made. */
   baseGeneration: number | undefined;
+  /** containersKey of the pod template before the run: the claim annotation moves the
+   * generation too, without changing the containers. */
+  baseTemplate: string | undefined;
   rolloutGeneration: number | undefined;
   applyRtt = 0;
   lastStatus: ModelDeploymentStatus | undefined;
@@ -193,7 +196,8 @@ export class Observer {
     if (!run || type === 'DELETED' || run.baseGeneration === undefined || run.marks.applied === undefined)
       return;
     const generation = d.metadata?.generation ?? 0;
-    if (run.marks.rolloutStart === undefined && generation > run.baseGeneration) {
+    const templateChanged = containersKey(d.spec?.template) !== run.baseTemplate;
+    if (run.marks.rolloutStart === undefined && generation > run.baseGeneration && templateChanged) {
       run.marks.rolloutStart = t; // the operator's patch
       run.rolloutGeneration = generation;
     } else if (run.rolloutGeneration !== undefined && generation > run.rolloutGeneration) {
@@ -221,4 +225,19 @@ export class Observer {
     }
     run.check();
   }
+}
+
+/** The containers' names, images and env values: what the operator's rollout patch changes. */
+export function containersKey(
+  template:
+    | { spec?: { containers: { name: string; image?: string; env?: { name: string; value?: string }[] }[] } }
+    | undefined,
+): string {
+  return JSON.stringify(
+    (template?.spec?.containers ?? []).map((c) => [
+      c.name,
+      c.image,
+      (c.env ?? []).map((e) => [e.name, e.value ?? '']),
+    ]),
+  );
 }

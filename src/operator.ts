@@ -8,6 +8,8 @@ import {
   CustomObjectsApi,
   KubeConfig,
   makeInformer,
+  PatchStrategy,
+  setHeaderOptions,
   type KubernetesListObject,
   type KubernetesObject,
 } from '@kubernetes/client-node';
@@ -106,6 +108,21 @@ export class Operator {
     const reconcile = makeReconciler({
       get: (key) => this.get(key),
       statusPatcher: new StatusPatcher(objects, config.fieldManager),
+      modelDeployments: {
+        patchMetadata: async (namespace, name, ops) =>
+          (await objects.patchNamespacedCustomObject(
+            {
+              group: GROUP,
+              version: VERSION,
+              plural: PLURAL,
+              namespace,
+              name,
+              body: ops,
+              fieldManager: config.fieldManager,
+            },
+            setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+          )) as MD,
+      },
       events: new EventRecorder(core, config.fieldManager, log),
       registryFor: makeRegistryFactory(core, (endpoint, outcome, seconds) => {
         metrics.mlflowRequests.observe({ endpoint, outcome }, seconds);
@@ -126,7 +143,8 @@ export class Operator {
         batch,
         core,
       },
-      polls: new PollTracker(),
+      // A registry answer that came after its reconcile gave up waiting wakes the object.
+      polls: new PollTracker({ wake: (key) => this.queue.add(key) }),
       now: () => new Date(),
       fieldManager: config.fieldManager,
       log,

@@ -12,7 +12,7 @@ import {
 import { createHash } from 'node:crypto';
 import { Reason } from '../api/v1alpha1/conditions.js';
 import type { CodeBuildBuildSpec } from '../api/v1alpha1/pipeline.js';
-import { renderMap } from '../children/template.js';
+import { mergeMaps, renderMap } from '../children/template.js';
 import { regionalClients, type AwsClientOptions } from '../clients/awsClients.js';
 import type { EcrRepositories } from '../clients/ecr.js';
 import {
@@ -39,19 +39,18 @@ export class CodeBuildBuilder implements Builder<CodeBuildBuildSpec> {
 
   async start(req: BuildRequest<CodeBuildBuildSpec>): Promise<string> {
     const { md, model, build, repo, tag } = req;
-    const env = {
-      IMAGE_REPO: repo.uri,
-      IMAGE_TAG: tag,
-      ...modelBuildArgs(model),
-      ...renderMap(build.buildArgs, model),
-    };
+    const env = mergeMaps(
+      { IMAGE_REPO: repo.uri, IMAGE_TAG: tag },
+      modelBuildArgs(model),
+      renderMap(build.buildArgs, model),
+    );
     const out = await this.client(repo.region).send(
       new StartBuildCommand({
         projectName: build.codebuild.projectName,
         idempotencyToken: createHash('sha256')
           .update(`${md.metadata.uid}:${model.version}:${req.buildHash}`)
           .digest('hex'),
-        environmentVariablesOverride: Object.entries(env).map(([name, value]) => ({
+        environmentVariablesOverride: env.map(([name, value]) => ({
           name,
           value,
           type: 'PLAINTEXT',

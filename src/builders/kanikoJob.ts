@@ -4,7 +4,7 @@ import type { ModelDeployment, ResolvedModel } from '../api/v1alpha1/modelDeploy
 import { DEFAULT_EXECUTOR_IMAGE, type KanikoBuildSpec } from '../api/v1alpha1/pipeline.js';
 import { buildJobName, childLabels, type Named } from '../children/names.js';
 import { ownerReference } from '../children/ownerRef.js';
-import { renderMap } from '../children/template.js';
+import { mergeMaps, renderMap } from '../children/template.js';
 import { modelBuildArgs } from './builder.js';
 
 export const BUILD_COMPONENT = 'image-build';
@@ -32,12 +32,12 @@ export function renderBuildJob({
   region,
 }: BuildInput): Named<V1Job> {
   // The exact version is always available to the Dockerfile and cannot be overridden.
-  const buildArgs = { ...renderMap(build.buildArgs, model), ...modelBuildArgs(model) };
+  const buildArgs = mergeMaps(renderMap(build.buildArgs, model), modelBuildArgs(model));
   const args = [
     `--context=${build.context}`,
     `--dockerfile=${build.dockerfile ?? 'Dockerfile'}`,
     `--destination=${destination}`,
-    ...Object.entries(buildArgs).map(([k, v]) => `--build-arg=${k}=${v}`),
+    ...buildArgs.map(([k, v]) => `--build-arg=${k}=${v}`),
     ...(build.cacheRepository ? ['--cache=true', `--cache-repo=${build.cacheRepository}`] : []),
     '--digest-file=/dev/termination-log',
     '--push-retry=3',

@@ -49,3 +49,14 @@ export function childLabels(md: string, component: string, version: string): Rec
 export type Named<T extends { metadata?: object }> = T & {
   metadata: NonNullable<T['metadata']> & { name: string };
 };
+
+/** The annotation on a serving Deployment naming the ModelDeployment (same namespace) that
+ * manages one of its containers: one ModelDeployment per container. */
+export const CLAIM_ANNOTATION_PREFIX = 'claim.mlops.healthpredict.io/';
+export const claimAnnotation = (container: string) => `${CLAIM_ANNOTATION_PREFIX}${container}`;
+
+/** Held by a ModelDeployment that claimed a container, until the claim is released. */
+export const CLAIM_FINALIZER = 'mlops.healthpredict.io/release-claim';
+
+/** A JSON pointer segment (RFC 6901): annotation keys carry `/`. */
+export const pointerSegment = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');

@@ -1,5 +1,7 @@
 // `{name}`, `{version}`, `{runId}`, `{runIdShort}` placeholders in user-supplied strings, and
 // `{buildHash}` in image tags.
+import { userMapOf, type UserMap } from '../api/v1alpha1/userMap.js';
+
 export interface TemplateValues {
   name: string;
   version: string;
@@ -37,9 +39,14 @@ export function renderTag(template: string, v: TemplateValues): string {
   return tag || `v${v.version}`;
 }
 
-export function renderMap(
-  map: Record<string, string> | undefined,
-  v: TemplateValues,
-): Record<string, string> {
-  return Object.fromEntries(Object.entries(map ?? {}).map(([k, val]) => [k, renderTemplate(val, v)]));
+/** Renders every value; the keys are the user's, so the result has no prototype either. */
+export function renderMap(map: UserMap | undefined, v: TemplateValues): Record<string, string> {
+  return userMapOf(Object.entries(map ?? {}).map(([k, val]) => [k, renderTemplate(val, v)]));
+}
+
+/** `base` then `over` (later keys win), as ordered name/value pairs; every key kept, own keys only. */
+export function mergeMaps(...maps: (UserMap | undefined)[]): [string, string][] {
+  const merged = new Map<string, string>();
+  for (const map of maps) for (const [k, val] of Object.entries(map ?? {})) merged.set(k, val);
+  return [...merged];
 }

@@ -16,6 +16,7 @@ import { setCondition } from '../runtime/conditions.js';
 import { reasonOf } from '../runtime/errors.js';
 import type { EventRecorder } from '../runtime/events.js';
 import type { StatusPatcher } from '../runtime/statusPatch.js';
+import { RegistryPolls, type RegistryPollOptions } from './registryPolls.js';
 import type { EventSpec } from './summarize.js';
 
 /** The registry calls the operator makes; MlflowClient is the implementation. */
@@ -24,18 +25,29 @@ export interface ModelRegistry {
   getLatestVersionInStage(name: string, stage: string): Promise<ModelVersion>;
 }
 
-/** When each object last got a verdict from MLflow. In memory on purpose: a restarted operator
- * polls once at start-up instead of writing a timestamp into status on every poll. */
+/** When each object last got a verdict from MLflow, its requests still in flight and its failed
+ * polls in a row. In memory on purpose: a restarted operator polls once at start-up instead of
+ * writing a timestamp into status on every poll. */
 export class PollTracker {
   private readonly last = new Map<string, number>();
+  readonly requests: RegistryPolls;
+  constructor(options: RegistryPollOptions = {}) {
+    this.requests = new RegistryPolls(options);
+  }
   get(key: string): number | undefined {
     return this.last.get(key);
   }
   record(key: string, atMs: number): void {
     this.last.set(key, atMs);
   }
+  /** Forgets the last verdict only: the next reconcile polls again. */
+  forgetVerdict(key: string): void {
+    this.last.delete(key);
+  }
+  /** Forgets everything about `key` (the object is gone). */
   forget(key: string): void {
     this.last.delete(key);
+    this.requests.forget(key);
   }
 }
 
@@ -66,6 +78,10 @@ export interface ReconcilerDeps {
   polls: PollTracker;
   metrics: ReconcileMetrics;
   statusPatcher: Pick<StatusPatcher, 'patch'>;
+  /** JSON patch of a ModelDeployment's metadata (its finalizer); returns the object. */
+  modelDeployments: {
+    patchMetadata(namespace: string, name: string, ops: object[]): Promise<ModelDeployment>;
+  };
   events: Pick<EventRecorder, 'record'>;
   log: Logger;
   now(): Date;

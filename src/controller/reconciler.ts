@@ -6,6 +6,7 @@ import {
   GROUP,
   KIND,
   ModelDeploymentSpecStrictSchema,
+  nameIssue,
   PLURAL,
   VERSION,
   type ModelDeploymentStatus,
@@ -18,7 +19,9 @@ import { splitKey } from '../runtime/informer.js';
 import { isConflict, isForbidden, isNotFound, kubeMessageOf } from '../runtime/kubeErrors.js';
 import { newContext, reasonFrom, type ReconcileContext, type ReconcilerDeps, type Stop } from './context.js';
 import { finishRun, RunFailed } from './run.js';
+import { claimTarget, releaseClaim } from './steps/claimTarget.js';
 import { ensureImage } from './steps/ensureImage.js';
+import { keepDeployed } from './steps/keepDeployed.js';
 import { planRun } from './steps/planRun.js';
 import { resolveModel } from './steps/resolveModel.js';
 import { rollout } from './steps/rollout.js';
@@ -31,7 +34,10 @@ const CONFLICT_RETRY_MS = 500;
 async function runSteps(ctx: ReconcileContext): Promise<Stop> {
   const model = await resolveModel(ctx);
   if (model.kind !== 'next') return model;
-  const plan = await planRun(ctx, model.value);
+  const planned = await planRun(ctx, model.value);
+  if (planned.kind === 'deployed') return keepDeployed(ctx, planned);
+  if (planned.kind !== 'next') return planned;
+  const plan = await claimTarget(ctx, planned.value);
   if (plan.kind !== 'next') return plan;
   const image = await ensureImage(ctx, plan.value);
   if (image.kind !== 'next') return image;
@@ -50,7 +56,11 @@ export function makeReconciler(deps: ReconcilerDeps): (key: string) => Promise<R
       deps.metrics.forget(namespace, name);
       return done();
     }
-    if (md.spec?.suspend || md.metadata.deletionTimestamp) return done();
+    if (md.metadata.deletionTimestamp) {
+      await releaseClaim(deps, md); // thrown: backoff retry
+      return done();
+    }
+    if (md.spec?.suspend) return done();
     const ctx = newContext(deps, key, md);
     const { outcome, result, failure } = await runPipeline(ctx);
     try {
@@ -74,6 +84,9 @@ interface Verdict {
 
 async function runPipeline(ctx: ReconcileContext): Promise<Verdict> {
   try {
+    // An older CRD let longer names in; their children could never be labelled.
+    const badName = nameIssue(ctx.md.metadata.name);
+    if (badName) throw new Stalling(Reason.InvalidSpec, `${badName}; recreate it under a shorter name`);
     const parsed = ModelDeploymentSpecStrictSchema.safeParse(ctx.md.spec);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];

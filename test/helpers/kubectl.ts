@@ -45,5 +45,10 @@ export async function createNamespace(prefix: string): Promise<string> {
 }
 
 export async function deleteNamespace(name: string): Promise<void> {
+  // The operator removes its finalizer from a deleted ModelDeployment, but tests stop it
+  // before cleaning up: drop the finalizers so the namespace can go.
+  const mds = await kubectl(['-n', name, 'get', 'modeldeployments', '-o', 'name']);
+  for (const md of mds.stdout.split('\n').filter(Boolean))
+    await kubectl(['-n', name, 'patch', md, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
   await kubectl(['delete', 'namespace', name, '--wait=false']);
 }

@@ -85,6 +85,10 @@ export class MlflowAdmin {
     return { version, runId };
   }
 
+  async deleteAlias(name: string, alias: string): Promise<void> {
+    await this.call('DELETE', '/registered-models/alias', { name, alias });
+  }
+
   async deleteModel(name: string): Promise<void> {
     await this.call('DELETE', '/registered-models/delete', { name });
   }

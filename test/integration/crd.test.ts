@@ -1,22 +1,32 @@
 // The generated CRD on a real apiserver: kubectl refuses bad specs with readable messages, and
 // the apiserver agrees with the zod schema on every example of the shared table.
 import { ModelDeploymentSpecStrictSchema } from '../../src/api/v1alpha1/modelDeployment.js';
+import { integerTable, quantityTable } from '../fixtures/formatTables.js';
 import { specExamples } from '../fixtures/specExamples.js';
+import { bed } from '../helpers/bed.js';
+import { MlflowAdmin } from '../helpers/mlflowAdmin.js';
 import { applyCrd, createNamespace, deleteNamespace, kubectl, kubectlOk } from '../helpers/kubectl.js';
 import { manifest } from '../helpers/modelDeployments.js';
+import { installPrivateCrd, type PrivateCrd } from '../helpers/privateCrd.js';
 
 let ns: string;
+// The verdicts come from a private copy of this CRD: the bed's real one may be another branch's.
+let crd: PrivateCrd;
 beforeAll(async () => {
   await applyCrd();
+  crd = await installPrivateCrd('crd');
   ns = await createNamespace('crd');
 });
-afterAll(() => deleteNamespace(ns));
+afterAll(async () => {
+  await deleteNamespace(ns);
+  await crd.remove();
+});
 
 describe('ModelDeployment CRD', () => {
   test.each(specExamples.map((e, i) => [e.name, e, i] as const))('%s', async (_name, example, i) => {
     const r = await kubectl(
       ['apply', '--dry-run=server', '-f', '-'],
-      manifest(ns, `example-${i}`, example.spec),
+      crd.manifest(ns, `example-${i}`, example.spec),
     );
     const zodValid = ModelDeploymentSpecStrictSchema.safeParse(example.spec).success;
     expect({ apiserver: r.code === 0, zod: zodValid }).toEqual({
@@ -24,6 +34,50 @@ describe('ModelDeployment CRD', () => {
       zod: example.valid,
     });
     if (!example.valid) expect(r.stderr).toContain(example.apiserverSays);
+  });
+
+  const kanikoSpec = (build: Record<string, unknown>) => ({
+    model: { name: 'm', alias: 'champion' },
+    registry: { trackingUri: 'http://127.0.0.1:1' },
+    image: { repository: '123456789012.dkr.ecr.us-east-1.amazonaws.com/r' },
+    build: { builder: 'kaniko', context: 'git://git.example/r.git', ...build },
+    deployment: { name: 'api', container: 'api' },
+  });
+  const accepts = async (spec: Record<string, unknown>) =>
+    (await kubectl(['create', '--dry-run=server', '-f', '-'], crd.manifest(ns, 'table', spec))).code === 0;
+
+  test('quantities: the apiserver agrees with the shared table', async () => {
+    const verdicts: [string, boolean][] = [];
+    for (const [value] of quantityTable)
+      verdicts.push([value, await accepts(kanikoSpec({ resources: { requests: { cpu: value } } }))]);
+    expect(verdicts).toEqual(quantityTable);
+  });
+
+  test('integers: the apiserver agrees with the shared table', async () => {
+    const verdicts: [number, boolean][] = [];
+    for (const [value] of integerTable)
+      verdicts.push([value, await accepts(kanikoSpec({ activeDeadlineSeconds: value }))]);
+    expect(verdicts).toEqual(integerTable);
+  });
+
+  test('MLflow accepts exactly the aliases the CRD accepts', async () => {
+    const mlflow = new MlflowAdmin(bed.mlflowUri);
+    const { name, version } = await mlflow.createChampion('aliases');
+    const aliases = ['chámpion', '日本', 'blue-2_x', 'Ω9', 'cha\u0301mpion', 'a b', 'a/b', 'a.b', 'x\u00a0'];
+    const verdicts = [];
+    for (const alias of aliases) {
+      const byMlflow = await mlflow.setAlias(name, alias, version).then(
+        () => true,
+        () => false,
+      );
+      const byCrd = await accepts({
+        model: { name: 'm', alias },
+        registry: { trackingUri: 'http://127.0.0.1:1' },
+      });
+      verdicts.push({ alias, byMlflow, byCrd });
+    }
+    expect(verdicts.filter((v) => v.byMlflow !== v.byCrd)).toEqual([]);
+    expect(verdicts.find((v) => v.alias === 'chámpion')).toMatchObject({ byMlflow: true, byCrd: true });
   });
 
   test('defaults pollInterval and timeoutSeconds', async () => {

@@ -9,7 +9,7 @@ import { operatorInNamespace } from '../helpers/operatorInNamespace.js';
 
 const env = operatorInNamespace('failures');
 
-test('MLflow stopped and restarted: RegistryUnavailable, retried, then Ready at the new version', async () => {
+test('MLflow stopped and restarted: RegistryReachable=False while Ready stays, retried, then Ready at the new version', async () => {
   const server = new MlflowServer(await freePort());
   try {
     await server.start();
@@ -33,17 +33,18 @@ test('MLflow stopped and restarted: RegistryUnavailable, retried, then Ready at 
     const down = await waitForMd(
       env.ns,
       'outage',
-      'RegistryUnavailable',
-      (m) => condition(m, 'Ready')?.reason === 'RegistryUnavailable',
+      'RegistryReachable=False',
+      (m) => condition(m, 'RegistryReachable')?.status === 'False',
       30_000,
     );
-    expect(condition(down, 'Ready')).toMatchObject({ status: 'False' });
-    expect(condition(down, 'Ready')?.message).toContain(`cannot reach MLflow at ${server.uri}`);
-    expect(condition(down, 'Reconciling')).toMatchObject({ status: 'True', reason: 'ProgressingWithRetry' });
+    // An outage is no verdict: the resolved version goes on and Ready is left as it was.
+    expect(condition(down, 'RegistryReachable')).toMatchObject({ reason: 'RegistryUnavailable' });
+    expect(condition(down, 'RegistryReachable')?.message).toContain(`cannot reach MLflow at ${server.uri}`);
+    expect(condition(down, 'Ready')).toMatchObject({ status: 'True', reason: 'Succeeded' });
+    expect(condition(down, 'Reconciling')).toBeUndefined();
     expect(condition(down, 'Stalled')).toBeUndefined();
-    // The last good resolution is kept while the registry is away.
     expect(down.status?.model?.version).toBe(v1);
-    expect(down.status?.phase).toBe('Resolving');
+    expect(down.status?.phase).toBe('Succeeded');
     expect(await eventsFor(env.ns, 'outage')).toEqual(
       expect.arrayContaining([expect.objectContaining({ type: 'Warning', reason: 'RegistryUnavailable' })]),
     );

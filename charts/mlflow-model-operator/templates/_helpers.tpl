@@ -15,7 +15,7 @@ app.kubernetes.io/component: controller
 {{- define "mdo.rules" -}}
 - apiGroups: [mlops.healthpredict.io]
   resources: [modeldeployments]
-  verbs: [get, list, watch]
+  verbs: [get, list, watch, patch]
 - apiGroups: [mlops.healthpredict.io]
   resources: [modeldeployments/status]
   verbs: [patch]

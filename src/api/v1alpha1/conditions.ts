@@ -19,8 +19,8 @@ export const ConditionType = {
   Deployed: 'Deployed',
   /** The test Job passed against the rolled-out version. */
   TestsPassed: 'TestsPassed',
-  /** The last request to MLflow was answered (False while it is unreachable; the last resolved
-   * version keeps serving and Ready is left as it was). */
+  /** The last request to MLflow was answered (False while it is unreachable, slow or failing;
+   * the last resolved version goes on serving and Ready is left as it was). */
   RegistryReachable: 'RegistryReachable',
 } as const;
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
@@ -51,6 +51,14 @@ export const Reason = {
   Succeeded: 'Succeeded',
   /** Reconciling=True after a transient failure: retried with backoff. */
   ProgressingWithRetry: 'ProgressingWithRetry',
+  /** RegistryReachable=True: MLflow answered the last poll (whatever it said). */
+  RegistryAnswered: 'RegistryAnswered',
+  /** MLflow has not answered a poll within a moment; the request goes on in the background and
+   * its answer wakes the object (RegistryReachable=False, or Ready=False if nothing is resolved). */
+  RegistrySlow: 'RegistrySlow',
+  /** Ready=False: the serving container's image or operator-managed env is not what the last
+   * run left (live vs expected in the message); put back unless driftPolicy is Report. */
+  Drift: 'Drift',
 
   // ---- transient failures (retried with backoff) ----
   /** MLflow could not be reached, timed out or answered 5xx/429. */
@@ -91,6 +99,8 @@ export const Reason = {
   DeploymentNotFound: 'DeploymentNotFound',
   /** The serving Deployment has no container named spec.deployment.container. */
   ContainerNotFound: 'ContainerNotFound',
+  /** Another ModelDeployment already manages that container of the serving Deployment. */
+  TargetClaimed: 'TargetClaimed',
   /** The image tag exists but was built from another build spec, and the tag template has no
    * {buildHash} to tell them apart; add it or use a new tag. */
   TagBuiltFromOtherSpec: 'TagBuiltFromOtherSpec',
@@ -136,6 +146,8 @@ export const EventReason = {
   RolloutStarted: 'RolloutStarted',
   /** The test Job was created. */
   TestStarted: 'TestStarted',
+  /** The serving container had drifted from the last run and was put back. */
+  DriftCorrected: 'DriftCorrected',
   /** Unfinished build or test work of a superseded run was stopped and deleted. */
   WorkCancelled: 'WorkCancelled',
 } as const;

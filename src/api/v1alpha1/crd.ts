@@ -6,6 +6,7 @@ import {
   GROUP,
   KIND,
   ModelDeploymentSpecSchema,
+  nameRule,
   ModelDeploymentStatusSchema,
   PLURAL,
   SHORT_NAMES,
@@ -90,6 +91,7 @@ export function renderCrd(): JsonSchema {
               type: 'object',
               description: `ModelDeployment (${API_VERSION}) deploys the version of an MLflow registered model that a stage or alias points at, and reports every step in its status.`,
               required: ['spec'],
+              'x-kubernetes-validations': [nameRule],
               properties: {
                 apiVersion: { type: 'string', description: 'APIVersion of this object.' },
                 kind: { type: 'string', description: 'Kind of this object.' },

@@ -5,6 +5,7 @@
 // test/integration/crd.test.ts prove the two agree on the same table of examples.
 import { z } from 'zod';
 import { GO_DURATION, parseDurationMs } from '../../runtime/duration.js';
+import { ALIAS, apiInteger, celString, HTTP_URL, MODEL_NAME, VERSION_LIKE_ALIAS } from './formats.js';
 import {
   BuildSchema,
   DeploymentTargetSchema,
@@ -29,26 +30,37 @@ export const RECONCILE_REQUESTED_ANNOTATION = `${GROUP}/reconcile-requested-at`;
 export const RETRY_ANNOTATION = `${GROUP}/retry`;
 
 export const MIN_POLL_INTERVAL = '10s';
-const ALIAS = /^[A-Za-z0-9_-]+$/;
-// MLflow accepts almost any model name; we refuse the characters that break its URIs
-// (models:/<name>/<version>) and leading/trailing blanks.
-const MODEL_NAME = /^[^/:%\s]([^/:%]*[^/:%\s])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const HTTP_URL = /^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/;
+/** The longest Go duration (2^63-1 ns, about 2562047h): CEL's duration() fails beyond it. */
+const MAX_DURATION_MS = 9_223_372_036_854.775;
+
+/** metadata.name is the value of the app.kubernetes.io/instance label on every child, and a label
+ * value holds at most 63 characters. */
+export const MAX_NAME_LENGTH = 63;
+export const nameRule = {
+  rule: `size(self.metadata.name) <= ${MAX_NAME_LENGTH}`,
+  message: `metadata.name must be at most ${MAX_NAME_LENGTH} characters: it becomes a label value on the Jobs and Pods the operator creates`,
+};
+/** The zod-side twin of `nameRule`: the problem with `name`, or undefined. */
+export function nameIssue(name: string): string | undefined {
+  return [...name].length > MAX_NAME_LENGTH
+    ? `${nameRule.message}; "${name.slice(0, 20)}…" has ${[...name].length}`
+    : undefined;
+}
 
 const stageOrAliasRule = {
   rule: '(has(self.stage) ? 1 : 0) + (has(self.alias) ? 1 : 0) == 1',
   message: 'exactly one of spec.model.stage or spec.model.alias must be set',
 };
 const aliasNotReservedRule = {
-  rule: "!has(self.alias) || (self.alias.lowerAscii() != 'latest' && !self.alias.matches('^[vV][0-9]+$'))",
+  rule: `!has(self.alias) || (self.alias.lowerAscii() != 'latest' && !self.alias.matches(${celString(VERSION_LIKE_ALIAS)}))`,
   message:
     "spec.model.alias must not be 'latest' or look like a version number (v1, V12): MLflow reserves those",
   fieldPath: '.alias',
 };
 const pollIntervalRule = {
   rule: `!has(self.pollInterval) || !self.pollInterval.matches('${GO_DURATION.source.replace(/\\/g, '\\\\')}') || duration(self.pollInterval) >= duration('${MIN_POLL_INTERVAL}')`,
-  message: `spec.model.pollInterval must be at least ${MIN_POLL_INTERVAL}`,
+  message: `spec.model.pollInterval must be at least ${MIN_POLL_INTERVAL} and at most 2562047h`,
   fieldPath: '.pollInterval',
 };
 
@@ -77,7 +89,7 @@ export const ModelRefSchema = z
       .regex(ALIAS)
       .optional()
       .describe(
-        'Registry alias to follow, e.g. champion. Letters, digits, "_" and "-"; "latest" and ' +
+        'Registry alias to follow, e.g. champion. Letters (any script), digits, "_" and "-"; "latest" and ' +
           'version-like names (v1) are reserved by MLflow. Exactly one of stage or alias must be set.',
       ),
     pollInterval: z
@@ -115,11 +127,7 @@ export const RegistrySchema = z
       .regex(HTTP_URL)
       .describe('Base URL of the MLflow tracking server, e.g. http://mlflow.mlops.svc:5000.'),
     credentialsSecretRef: SecretRefSchema.optional(),
-    timeoutSeconds: z
-      .number()
-      .int()
-      .min(1)
-      .max(300)
+    timeoutSeconds: apiInteger(1, 300)
       .default(10)
       .describe('Timeout of one request to MLflow, in seconds. Defaults to 10.'),
   })
@@ -133,11 +141,7 @@ export const ModelDeploymentSpecSchema = z
     build: BuildSchema.optional(),
     deployment: DeploymentTargetSchema.optional(),
     test: TestSchema.optional(),
-    historyLimit: z
-      .number()
-      .int()
-      .min(1)
-      .max(50)
+    historyLimit: apiInteger(1, 50)
       .default(10)
       .describe('How many finished deployments status.history keeps. Defaults to 10.'),
     suspend: z
@@ -235,6 +239,7 @@ export interface ModelDeployment {
     resourceVersion?: string;
     annotations?: Record<string, string>;
     labels?: Record<string, string>;
+    finalizers?: string[];
     // Typed as client-node types them; custom objects arrive as JSON strings. Only presence is read.
     creationTimestamp?: Date;
     deletionTimestamp?: Date;
@@ -256,13 +261,14 @@ export const ModelDeploymentSpecStrictSchema = ModelDeploymentSpecSchema.superRe
   }
   if (
     model.alias !== undefined &&
-    (model.alias.toLowerCase() === 'latest' || /^[vV][0-9]+$/.test(model.alias))
+    (model.alias.toLowerCase() === 'latest' || VERSION_LIKE_ALIAS.test(model.alias))
   ) {
     ctx.addIssue({ code: 'custom', path: ['model', 'alias'], message: aliasNotReservedRule.message });
   }
   if (
     GO_DURATION.test(model.pollInterval) &&
-    parseDurationMs(model.pollInterval) < parseDurationMs(MIN_POLL_INTERVAL)
+    (parseDurationMs(model.pollInterval) < parseDurationMs(MIN_POLL_INTERVAL) ||
+      parseDurationMs(model.pollInterval) > MAX_DURATION_MS)
   ) {
     ctx.addIssue({ code: 'custom', path: ['model', 'pollInterval'], message: pollIntervalRule.message });
   }

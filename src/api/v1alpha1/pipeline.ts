@@ -3,13 +3,23 @@
 // the source, the CRD is generated, CEL rules mirror the refinements.
 import { z } from 'zod';
 import { RunResult } from './conditions.js';
+import {
+  apiInteger,
+  BUILD_CONTEXT,
+  ENV_NAME,
+  IMAGE,
+  keysMatch,
+  QUANTITY,
+  RESOURCE_NAME,
+  celString,
+} from './formats.js';
+import { userMap } from './userMap.js';
 
 // <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>; repository names as ECR allows.
 export const ECR_REPOSITORY =
   /^([0-9]{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?\/((?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
 // Docker tag characters plus the template placeholders.
 const TAG_TEMPLATE = /^[A-Za-z0-9_{][A-Za-z0-9_.{}-]{0,127}$/;
 
@@ -18,8 +28,49 @@ export const DEFAULT_EXECUTOR_IMAGE = 'ghcr.io/kaniko-build/dist/mzihlmann-kanik
 const templated =
   'Placeholders {name}, {version}, {runId} and {runIdShort} are replaced with the resolved model.';
 
+// The CRD checks map keys with CEL: OpenAPI has no schema for them.
+const envKeys = keysMatch(
+  ENV_NAME,
+  'a variable name: letters, digits, "_", "-", "."; not "." or "..…", no leading digit',
+);
 const envMap = (what: string) =>
-  z.record(z.string().regex(ENV_NAME), z.string().max(4096)).optional().describe(`${what} ${templated}`);
+  userMap(ENV_NAME, 4096)
+    .meta({ 'x-kubernetes-validations': [envKeys] })
+    .optional()
+    .describe(`${what} ${templated}`);
+
+const MAX_RESOURCES = 8;
+const resourceMap = (what: string) =>
+  z
+    .record(
+      z.string().max(253).regex(RESOURCE_NAME),
+      z
+        .string()
+        .max(64)
+        .regex(QUANTITY)
+        .meta({
+          'x-kubernetes-validations': [
+            {
+              // The regex first: the apiserver's parser stalls on some strings the regex refuses.
+              rule: `self.matches(${celString(QUANTITY)}) && isQuantity(self)`,
+              message: 'must be a quantity that is not negative, e.g. 500m, 1.5Gi or 2',
+            },
+          ],
+        }),
+    )
+    .refine((m) => Object.keys(m).length <= MAX_RESOURCES, { message: `at most ${MAX_RESOURCES} resources` })
+    .meta({
+      maxProperties: MAX_RESOURCES,
+      'x-kubernetes-validations': [
+        {
+          rule: `self.all(k, size(k) <= 253 && k.matches(${celString(RESOURCE_NAME)}))`,
+          message:
+            'every key must be a resource name: cpu, memory, ephemeral-storage, hugepages-<size> or <domain>/<name>',
+        },
+      ],
+    })
+    .optional()
+    .describe(what);
 
 export const ImageSchema = z
   .object({
@@ -63,7 +114,7 @@ export const BuildSchema = z
     context: z
       .string()
       .max(2048)
-      .regex(/^(git|s3|gs|https?|dir|tar):\/\/\S+$/)
+      .regex(BUILD_CONTEXT)
       .optional()
       .describe(
         'Kaniko build context: git://, s3://, gs://, https://, dir:// or tar:// URL. Required for kaniko.',
@@ -74,8 +125,8 @@ export const BuildSchema = z
       .max(1024)
       .default('Dockerfile')
       .describe('Dockerfile path inside the context.'),
-    buildArgs: z
-      .record(z.string().regex(ENV_NAME), z.string().max(4096))
+    buildArgs: userMap(ENV_NAME, 4096)
+      .meta({ 'x-kubernetes-validations': [envKeys] })
       .optional()
       .describe(`Build arguments. ${templated} MODEL_URI=models:/<name>/<version> is always passed.`),
     cacheRepository: z
@@ -84,11 +135,7 @@ export const BuildSchema = z
       .regex(ECR_REPOSITORY)
       .optional()
       .describe('ECR repository for the Kaniko layer cache; created if missing. No cache when unset.'),
-    activeDeadlineSeconds: z
-      .number()
-      .int()
-      .min(60)
-      .max(86_400)
+    activeDeadlineSeconds: apiInteger(60, 86_400)
       .default(1800)
       .describe('Build time limit in seconds. Defaults to 1800.'),
     serviceAccountName: z
@@ -99,16 +146,16 @@ export const BuildSchema = z
       .describe('Service account of the build Pod (IRSA / Pod Identity for ECR push on EKS).'),
     executorImage: z
       .string()
-      .min(1)
       .max(512)
+      .regex(IMAGE)
       .default(DEFAULT_EXECUTOR_IMAGE)
       .describe(
         `Kaniko executor image; pin it by digest in production. Defaults to ${DEFAULT_EXECUTOR_IMAGE}.`,
       ),
     resources: z
       .object({
-        requests: z.record(z.string(), z.string()).optional().describe('Resource requests, e.g. cpu: "1".'),
-        limits: z.record(z.string(), z.string()).optional().describe('Resource limits, e.g. memory: 4Gi.'),
+        requests: resourceMap(`Resource requests, e.g. cpu: "1"; at most ${MAX_RESOURCES}.`),
+        limits: resourceMap(`Resource limits, e.g. memory: 4Gi; at most ${MAX_RESOURCES}.`),
       })
       .optional()
       .describe('Resources of the build container.'),
@@ -155,7 +202,7 @@ export type DeploymentTarget = z.infer<typeof DeploymentTargetSchema>;
 
 export const TestSchema = z
   .object({
-    image: z.string().min(1).max(512).describe('Image of the test Job.'),
+    image: z.string().max(512).regex(IMAGE).describe('Image of the test Job; no blanks.'),
     command: z
       .array(z.string().describe('An entrypoint word.'))
       .optional()
@@ -165,18 +212,8 @@ export const TestSchema = z
       .optional()
       .describe('Arguments of the test container.'),
     env: envMap('Extra environment of the test container.'),
-    timeoutSeconds: z
-      .number()
-      .int()
-      .min(10)
-      .max(86_400)
-      .default(600)
-      .describe('Test time limit. Defaults to 600.'),
-    ttlSecondsAfterFinished: z
-      .number()
-      .int()
-      .min(0)
-      .max(604_800)
+    timeoutSeconds: apiInteger(10, 86_400).default(600).describe('Test time limit. Defaults to 600.'),
+    ttlSecondsAfterFinished: apiInteger(0, 604_800)
       .default(3600)
       .describe('How long a finished test Job is kept. Defaults to 3600.'),
     serviceAccountName: z

@@ -13,10 +13,16 @@ export interface PollInput {
   /** What the spec follows now vs. what the status was resolved from (`stage:X` / `alias:Y`, model name). */
   followed: { name: string; ref: string };
   resolved: { name: string; ref: string } | undefined;
+  /** After failed polls (MLflow unreachable, 5xx): no routine poll before this time. */
+  retryAtMs?: number | undefined;
 }
 
+const backingOff = (i: PollInput) => i.retryAtMs !== undefined && i.nowMs < i.retryAtMs;
+
+// The routine polls (first, interval) wait out a failure backoff; a spec change or a requested
+// reconcile does not.
 const neverPolled: Policy<PollInput> = (i) =>
-  i.lastPolledAtMs === undefined
+  i.lastPolledAtMs === undefined && !backingOff(i)
     ? { reason: 'FirstPoll', message: 'no poll yet by this operator process' }
     : null;
 
@@ -39,7 +45,7 @@ const reconcileRequested: Policy<PollInput> = (i) =>
     : null;
 
 const intervalElapsed: Policy<PollInput> = (i) =>
-  i.lastPolledAtMs !== undefined && i.nowMs - i.lastPolledAtMs >= i.intervalMs
+  i.lastPolledAtMs !== undefined && i.nowMs - i.lastPolledAtMs >= i.intervalMs && !backingOff(i)
     ? {
         reason: 'IntervalElapsed',
         message: `last poll ${Math.round((i.nowMs - i.lastPolledAtMs) / 1000)}s ago`,
@@ -57,7 +63,15 @@ export const shouldPollChain: readonly Policy<PollInput>[] = [
 export const shouldPoll = (input: PollInput) => firstReason(shouldPollChain, input);
 
 /** Milliseconds until the next poll is due (0 when due now). */
-export function nextPollInMs(input: Pick<PollInput, 'nowMs' | 'lastPolledAtMs' | 'intervalMs'>): number {
-  if (input.lastPolledAtMs === undefined) return 0;
-  return Math.max(0, input.lastPolledAtMs + input.intervalMs - input.nowMs);
+export function nextPollInMs(
+  input: Pick<PollInput, 'nowMs' | 'lastPolledAtMs' | 'intervalMs' | 'retryAtMs'>,
+): number {
+  const due = input.lastPolledAtMs === undefined ? input.nowMs : input.lastPolledAtMs + input.intervalMs;
+  return Math.max(0, due - input.nowMs, (input.retryAtMs ?? 0) - input.nowMs);
+}
+
+/** How long to wait before polling again after `failures` failed polls in a row: 1 s, doubling,
+ * never longer than the poll interval (an outage is noticed no later than a routine poll). */
+export function pollRetryMs(failures: number, intervalMs: number, baseMs = 1000): number {
+  return Math.min(intervalMs, baseMs * 2 ** Math.min(Math.max(failures - 1, 0), 30));
 }

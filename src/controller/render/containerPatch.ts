@@ -3,6 +3,8 @@
 // of being overwritten at the wrong index.
 import type { V1Container, V1Deployment, V1EnvVar } from '@kubernetes/client-node';
 import { isDeepStrictEqual } from 'node:util';
+import type { ResolvedModel } from '../../api/v1alpha1/modelDeployment.js';
+import { renderMap } from '../../children/template.js';
 
 export type ContainerPatch =
   | { kind: 'missingContainer'; containers: string[] }
@@ -14,6 +16,16 @@ export interface DesiredContainer {
   /** Undefined keeps the image (builder none). */
   image?: string;
   env: Record<string, string>;
+}
+
+/** The env the operator manages on the serving container: spec.deployment.env rendered, then
+ * the model. The rollout sets it and the drift check compares against it. */
+export function servingEnv(
+  env: Record<string, string> | undefined,
+  model: ResolvedModel,
+): Record<string, string> {
+  // The exact version always wins: every pod of the rollout serves the same model.
+  return { ...renderMap(env, model), MODEL_URI: model.uri, MODEL_VERSION: model.version };
 }
 
 export function containerPatch(deployment: V1Deployment, desired: DesiredContainer): ContainerPatch {
@@ -38,13 +50,16 @@ export function containerPatch(deployment: V1Deployment, desired: DesiredContain
 }
 
 // Variables we set replace same-named ones in place (value only); the rest keep their order.
-function mergeEnv(current: V1EnvVar[], wanted: Record<string, string>): V1EnvVar[] {
-  const merged = current.map((e) =>
-    e.name in wanted ? { name: e.name, value: wanted[e.name] as string } : e,
-  );
-  for (const [name, value] of Object.entries(wanted)) {
-    if (!current.some((e) => e.name === name)) merged.push({ name, value });
-  }
+// A Map, not `in`/`wanted[name]`: env names such as `constructor` or `__proto__` are the user's
+// and must never be looked up on Object.prototype.
+export function mergeEnv(current: V1EnvVar[], wanted: Readonly<Record<string, string>>): V1EnvVar[] {
+  const want = new Map(Object.entries(wanted));
+  const merged = current.map((e) => {
+    const value = want.get(e.name);
+    return value === undefined ? e : { name: e.name, value };
+  });
+  const present = new Set(current.map((e) => e.name));
+  for (const [name, value] of want) if (!present.has(name)) merged.push({ name, value });
   return merged;
 }
 

@@ -4,7 +4,7 @@ import type { ModelDeployment, ResolvedModel } from '../../api/v1alpha1/modelDep
 import type { TestSpec } from '../../api/v1alpha1/pipeline.js';
 import { childLabels, testJobName, type Named } from '../../children/names.js';
 import { ownerReference } from '../../children/ownerRef.js';
-import { renderMap } from '../../children/template.js';
+import { mergeMaps, renderMap } from '../../children/template.js';
 
 export const TEST_COMPONENT = 'model-test';
 
@@ -24,8 +24,7 @@ export interface TestJobInput {
 }
 
 export function renderTestJob({ md, model, test, deploymentName, runKey }: TestJobInput): Named<V1Job> {
-  const env: V1EnvVar[] = Object.entries({
-    ...renderMap(test.env, model),
+  const env: V1EnvVar[] = mergeMaps(renderMap(test.env, model), {
     SERVICE_URL: serviceUrl(md.metadata.namespace, deploymentName),
     MODEL_NAME: model.name,
     MODEL_VERSION: model.version,

@@ -38,7 +38,17 @@ export interface RunPlan {
   test: TestSpec | undefined;
 }
 
-export async function planRun(ctx: ReconcileContext, model: ResolvedModel): Promise<StepResult<RunPlan>> {
+/** The version is deployed with this spec: what the drift check compares the container with. */
+export interface Deployed {
+  kind: 'deployed';
+  model: ResolvedModel;
+  deployment: DeploymentTarget;
+}
+
+export async function planRun(
+  ctx: ReconcileContext,
+  model: ResolvedModel,
+): Promise<StepResult<RunPlan> | Deployed> {
   const { spec, md } = ctx;
   const { deployment, test } = spec;
   if (!deployment) return { kind: 'done' }; // resolve-only ModelDeployment
@@ -48,7 +58,7 @@ export async function planRun(ctx: ReconcileContext, model: ResolvedModel): Prom
   const decision = decideRun({ run: ctx.status.currentRun, version: model.version, specHash, retryToken });
   switch (decision.kind) {
     case 'deployed':
-      return { kind: 'done' };
+      return { kind: 'deployed', model, deployment };
     case 'inProgress':
       return next(plan(decision.run));
     case 'failedBefore': {

@@ -1,12 +1,12 @@
 // Step 1: find the model version the spec's stage or alias points at, and record it in status.
-import { ConditionType, EventReason, Reason } from '../../api/v1alpha1/conditions.js';
+import { ConditionType, EventReason, Reason, RunResult } from '../../api/v1alpha1/conditions.js';
 import {
   followedRef,
   RECONCILE_REQUESTED_ANNOTATION,
   type ResolvedModel,
 } from '../../api/v1alpha1/modelDeployment.js';
-import { MlflowError, type ModelVersion } from '../../clients/mlflow.js';
-import { isTrue } from '../../runtime/conditions.js';
+import { MlflowError } from '../../clients/mlflow.js';
+import { findCondition, isTrue } from '../../runtime/conditions.js';
 import { parseDurationMs } from '../../runtime/duration.js';
 import { Stalling, Transient } from '../../runtime/errors.js';
 import {
@@ -19,7 +19,8 @@ import {
   type StepResult,
   type Wait,
 } from '../context.js';
-import { nextPollInMs, shouldPoll } from '../policies/shouldPoll.js';
+import { nextPollInMs, pollRetryMs, shouldPoll } from '../policies/shouldPoll.js';
+import { DEFAULT_POLL_BUDGET_MS } from '../registryPolls.js';
 
 const VERSION_NOT_READY_RETRY_MS = 10_000;
 
@@ -38,8 +39,20 @@ export async function resolveModel(ctx: ReconcileContext): Promise<StepResult<Re
     lastHandledReconcileAt: status.lastHandledReconcileAt,
     followed: { name: spec.model.name, ref },
     resolved: status.model ? { name: status.model.name, ref: status.model.resolvedFrom } : undefined,
+    retryAtMs: deps.polls.requests.retryAt(ctx.key),
   };
-  const why = shouldPoll(pollInput);
+  // What this poll asks: an answer to another question (the spec changed meanwhile) is not taken.
+  const question = JSON.stringify([
+    spec.registry.trackingUri,
+    spec.registry.credentialsSecretRef?.name,
+    spec.registry.timeoutSeconds,
+    spec.model.name,
+    ref,
+  ]);
+  // A request in flight (or its answer) is looked at whatever the schedule says.
+  const why = deps.polls.requests.has(ctx.key, question)
+    ? { reason: 'RequestInFlight' }
+    : shouldPoll(pollInput);
   if (!why) {
     const due = nextPollInMs(pollInput) + jitter(intervalMs);
     // Not due: carry on with the version already resolved, or keep the last verdict.
@@ -53,26 +66,85 @@ export async function resolveModel(ctx: ReconcileContext): Promise<StepResult<Re
   ctx.log.debug({ reason: why.reason }, 'Polling MLflow');
   if (pollInput.reconcileRequestedAt !== undefined)
     status.lastHandledReconcileAt = pollInput.reconcileRequestedAt;
-  let version: ModelVersion;
-  try {
-    const registry = await deps.registryFor(md);
-    version =
-      spec.model.alias !== undefined
-        ? await registry.getVersionByAlias(spec.model.name, spec.model.alias)
-        : await registry.getLatestVersionInStage(spec.model.name, spec.model.stage as string); // one of the two is set
-  } catch (err) {
-    const failure = registryFailure(err, ctx);
+  const outcome = await deps.polls.requests.poll(
+    ctx.key,
+    question,
+    serverOf(spec.registry.trackingUri),
+    async () => {
+      const registry = await deps.registryFor(md);
+      return spec.model.alias !== undefined
+        ? registry.getVersionByAlias(spec.model.name, spec.model.alias)
+        : registry.getLatestVersionInStage(spec.model.name, spec.model.stage as string); // one of the two is set
+    },
+  );
+  // The version to go on with while MLflow cannot answer: resolved before for what the spec
+  // still follows (after a change of model or ref, the old answer says nothing).
+  const known =
+    status.model &&
+    status.model.name === spec.model.name &&
+    status.model.resolvedFrom === ref &&
+    isTrue(status.conditions, ConditionType.ModelResolved)
+      ? status.model
+      : undefined;
+  if (outcome.kind === 'pending') {
+    const message = `MLflow has not answered within ${POLL_BUDGET_TEXT}; the request goes on and its answer is taken when it comes`;
+    markReachable(
+      ctx,
+      'False',
+      Reason.RegistrySlow,
+      known ? `${message}; ${carriesOn(ctx, known)}` : message,
+    );
+    // The answer wakes the object; this requeue is only a safety net.
+    const safetyMs = (spec.registry.timeoutSeconds ?? 10) * 1000 + 1000;
+    if (known) {
+      requeueNoLaterThan(ctx, safetyMs);
+      return next(known);
+    }
+    markStep(ctx, ConditionType.ModelResolved)('False', Reason.RegistrySlow, message);
+    return wait(Reason.RegistrySlow, message, safetyMs);
+  }
+  if (outcome.kind === 'failed') {
+    const failure = registryFailure(outcome.error, ctx, known && stillServing(ctx, known));
     const { reason, message } =
       failure instanceof Error ? { reason: reasonFrom(failure), message: failure.message } : failure;
+    if (failure instanceof Transient && isRegistryOutage(failure)) {
+      markReachable(
+        ctx,
+        'False',
+        reason,
+        known ? `${message}; ${carriesOn(ctx, known)}` : message,
+        known !== undefined,
+      );
+      if (known) {
+        // An outage is not a verdict: go on with the known version and poll again with backoff.
+        const failures = deps.polls.requests.failureCount(ctx.key) + 1;
+        const retryMs = pollRetryMs(failures, intervalMs);
+        deps.polls.requests.recordFailure(ctx.key, ctx.now.getTime() + retryMs);
+        deps.polls.forgetVerdict(ctx.key); // due again once the backoff is over
+        ctx.log.warn(
+          { reason, failures, retryInMs: retryMs },
+          'MLflow unavailable; going on with the known version',
+        );
+        requeueNoLaterThan(ctx, retryMs);
+        return next(known);
+      }
+    } else if (answered(outcome.error)) {
+      markReachable(ctx, 'True', Reason.RegistryAnswered, answeredMessage(spec.registry.trackingUri));
+    }
     markStep(ctx, ConditionType.ModelResolved)('False', reason, message);
     // A verdict the user must act on counts as a poll: look again at the next interval. Any
     // other failure does not, so the retry polls again even though this reconcile already marks
     // the generation and the reconcile request as handled.
-    if (failure instanceof Stalling) deps.polls.record(ctx.key, ctx.now.getTime());
-    else deps.polls.forget(ctx.key);
+    if (failure instanceof Stalling) {
+      deps.polls.record(ctx.key, ctx.now.getTime());
+      deps.polls.requests.recordVerdict(ctx.key);
+    } else deps.polls.forgetVerdict(ctx.key);
     if (failure instanceof Error) throw failure;
     return failure;
   }
+  const version = outcome.version;
+  deps.polls.requests.recordVerdict(ctx.key);
+  markReachable(ctx, 'True', Reason.RegistryAnswered, answeredMessage(spec.registry.trackingUri));
   deps.polls.record(ctx.key, ctx.now.getTime());
   requeueNoLaterThan(ctx, intervalMs + jitter(intervalMs));
 
@@ -108,33 +180,36 @@ export async function resolveModel(ctx: ReconcileContext): Promise<StepResult<Re
 }
 
 /** Registry failures as step results: what the user must fix stalls, a version MLflow is still
- * registering is waited for, the rest is retried. */
-function registryFailure(err: unknown, ctx: ReconcileContext): Error | Wait {
-  if (err instanceof Stalling || err instanceof Transient) return err;
+ * registering is waited for, the rest is retried. A verdict the user must act on says what still
+ * runs (`still`), before what to do. */
+function registryFailure(err: unknown, ctx: ReconcileContext, still?: string): Error | Wait {
+  const say = (what: string, todo?: string) => [what, still, todo].filter(Boolean).join('; ');
+  if (err instanceof Stalling) return still ? new Stalling(err.reason, say(err.message)) : err;
+  if (err instanceof Transient) return err;
   if (!(err instanceof MlflowError)) return err instanceof Error ? err : new Error(String(err));
   const { model } = ctx.spec;
   switch (err.kind) {
     case 'ModelNotFound':
       return new Stalling(
         Reason.ModelNotFound,
-        `${err.message}; register it in MLflow or fix spec.model.name`,
+        say(err.message, 'register it in MLflow or fix spec.model.name'),
       );
     case 'AliasNotFound':
       return new Stalling(
         Reason.AliasNotFound,
-        `${err.message}; set the alias in MLflow or fix spec.model.alias`,
+        say(err.message, 'set the alias in MLflow or fix spec.model.alias'),
       );
     case 'NoVersionInStage':
       return new Stalling(
         Reason.NoVersionInStage,
-        `${err.message}; transition a version to ${model.stage} or fix spec.model.stage`,
+        say(err.message, `transition a version to ${model.stage} or fix spec.model.stage`),
       );
     case 'Unauthorized':
-      return new Stalling(Reason.RegistryUnauthorized, err.message);
+      return new Stalling(Reason.RegistryUnauthorized, say(err.message));
     case 'BadRequest':
       return new Stalling(
         Reason.RegistryRequestRefused,
-        `${err.message}; check spec.registry.trackingUri and spec.model`,
+        say(err.message, 'check spec.registry.trackingUri and spec.model'),
       );
     case 'VersionNotReady':
       return wait(Reason.VersionNotReady, err.message, VERSION_NOT_READY_RETRY_MS);
@@ -149,4 +224,74 @@ function registryFailure(err: unknown, ctx: ReconcileContext): Error | Wait {
 // Up to 10% later, so objects created together do not poll MLflow together.
 function jitter(intervalMs: number): number {
   return Math.round(Math.random() * intervalMs * 0.1);
+}
+
+// Said by the RegistryReachable condition: the origin only, never credentials in a URI.
+const POLL_BUDGET_TEXT = `${DEFAULT_POLL_BUDGET_MS / 1000} s`;
+
+/** The server a tracking URI names, for the per-server request limit. */
+function serverOf(trackingUri: string): string {
+  try {
+    return new URL(trackingUri).origin;
+  } catch {
+    return trackingUri;
+  }
+}
+
+function answeredMessage(trackingUri: string): string {
+  return `MLflow at ${serverOf(trackingUri)} answered the last poll`;
+}
+
+/** MLflow itself failed or could not be reached, as opposed to saying something about the model. */
+function isRegistryOutage(err: Transient): boolean {
+  return err.reason === Reason.RegistryUnavailable || err.reason === Reason.RegistryInvalidResponse;
+}
+
+/** MLflow answered, even if with a refusal: the registry is reachable. */
+function answered(err: unknown): boolean {
+  return (
+    err instanceof MlflowError &&
+    err.kind !== 'Unreachable' &&
+    err.kind !== 'ServerError' &&
+    err.kind !== 'InvalidResponse'
+  );
+}
+
+// A Warning when the registry becomes unreachable under a known version: Ready stays as it was,
+// so its transition Events say nothing (without a known version they do, with this reason).
+function markReachable(
+  ctx: ReconcileContext,
+  status: 'True' | 'False',
+  reason: Reason,
+  message: string,
+  announce = false,
+): void {
+  const before = findCondition(ctx.status.conditions, ConditionType.RegistryReachable);
+  markStep(ctx, ConditionType.RegistryReachable)(status, reason, message);
+  if (announce && status === 'False' && before?.status !== 'False')
+    ctx.events.push({ type: 'Warning', reason, message });
+}
+
+/** The version that goes on while MLflow cannot say otherwise, as the user sees it. */
+function servedVersion(ctx: ReconcileContext): string | undefined {
+  const { currentRun, history } = ctx.status;
+  if (currentRun?.result === RunResult.Succeeded) return currentRun.version;
+  return history?.find((r) => r.result === RunResult.Succeeded)?.version;
+}
+
+function carriesOn(ctx: ReconcileContext, known: ResolvedModel): string {
+  const deployment = ctx.spec.deployment?.name;
+  const served = servedVersion(ctx);
+  if (deployment && served !== undefined)
+    return `the Deployment "${deployment}" keeps serving version ${served}; polled again with backoff`;
+  return `going on with version ${known.version} resolved before; polled again with backoff`;
+}
+
+/** What still runs after a verdict the user must act on: nothing is torn down. */
+function stillServing(ctx: ReconcileContext, known: ResolvedModel): string {
+  const deployment = ctx.spec.deployment?.name;
+  const served = servedVersion(ctx);
+  return deployment && served !== undefined
+    ? `the Deployment "${deployment}" keeps serving version ${served} (nothing was removed)`
+    : `status.model keeps version ${known.version}, resolved before (nothing was removed)`;
 }

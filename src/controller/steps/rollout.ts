@@ -4,14 +4,15 @@
 // same version twice.
 import { PatchStrategy, setHeaderOptions, type V1Deployment } from '@kubernetes/client-node';
 import { ConditionType, EventReason, Reason } from '../../api/v1alpha1/conditions.js';
-import { renderMap } from '../../children/template.js';
+import type { DeploymentTarget } from '../../api/v1alpha1/pipeline.js';
 import { isTrue } from '../../runtime/conditions.js';
 import { Stalling, Transient } from '../../runtime/errors.js';
 import { isConflict, isNotFound, kubeMessageOf, statusCodeOf } from '../../runtime/kubeErrors.js';
 import { markStep, next, observeStep, wait, type ReconcileContext, type StepResult } from '../context.js';
 import { judgeRollout } from '../policies/judgeRollout.js';
 import { previousImageOf, REVISION_ANNOTATION } from '../policies/previousImage.js';
-import { containerPatch } from '../render/containerPatch.js';
+import { containerPatch, servingEnv } from '../render/containerPatch.js';
+import { ensureClaim } from './claimTarget.js';
 import { RunFailed } from '../run.js';
 import type { ServingImage } from './ensureImage.js';
 import type { RunPlan } from './planRun.js';
@@ -31,46 +32,19 @@ export async function rollout(
   serving: ServingImage,
 ): Promise<StepResult<RolledOut>> {
   ctx.phase = 'Deploying';
-  const { status, md } = ctx;
-  const { apps } = ctx.deps.pipeline;
+  const { status } = ctx;
   const { model, deployment: target } = plan;
-  const namespace = md.metadata.namespace;
   const mark = markStep(ctx, ConditionType.Deployed);
 
-  let deployment: V1Deployment;
-  try {
-    deployment = await apps.readNamespacedDeployment({ namespace, name: target.name });
-  } catch (err) {
-    if (isNotFound(err)) {
-      throw new Stalling(
-        Reason.DeploymentNotFound,
-        `Deployment "${target.name}" not found in namespace "${namespace}"; create it or fix spec.deployment.name`,
-      );
-    }
-    throw err;
-  }
+  const deployment = await readServing(ctx, target);
 
-  // The exact version always wins: every pod of the rollout serves the same model.
-  const env = { ...renderMap(target.env, model), MODEL_URI: model.uri, MODEL_VERSION: model.version };
+  const env = servingEnv(target.env, model);
   const change = containerPatch(deployment, { container: target.container, image: serving.ref, env });
-  if (change.kind === 'missingContainer') {
-    throw new Stalling(
-      Reason.ContainerNotFound,
-      `Deployment "${target.name}" has no container "${target.container}" (it has ${change.containers.join(', ') || 'none'}); fix spec.deployment.container`,
-    );
-  }
+  if (change.kind === 'missingContainer') throw containerNotFound(target, change.containers);
   if (change.kind === 'patch') {
-    try {
-      await apps.patchNamespacedDeployment(
-        { namespace, name: target.name, body: change.ops, fieldManager: ctx.deps.fieldManager },
-        setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
-      );
-    } catch (err) {
-      // 409/422: the Deployment changed under us (a failed `test` op); read it again next time.
-      if (isConflict(err) || statusCodeOf(err) === 422)
-        throw new Transient(Reason.DeploymentChanged, kubeMessageOf(err), { cause: err });
-      throw err;
-    }
+    // Not ours (another ModelDeployment claimed the container meanwhile)? Stall before patching.
+    await ensureClaim(ctx, target, deployment);
+    await patchContainer(ctx, target, change.ops);
     status.rollout = {
       version: model.version,
       image: change.image,
@@ -88,6 +62,8 @@ export async function rollout(
   // Already matching: patched by an earlier reconcile (perhaps of a process that died before
   // writing status). The previous image comes from the ReplicaSets, not from memory.
   if (status.rollout?.version !== model.version) {
+    const { apps } = ctx.deps.pipeline;
+    const namespace = ctx.md.metadata.namespace;
     const selector = Object.entries(deployment.spec?.selector.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
     const rs = await apps.listNamespacedReplicaSet({ namespace, labelSelector: selector.join(',') });
     const previousImage = previousImageOf(deployment, rs.items, target.container, change.image);
@@ -123,5 +99,51 @@ export async function rollout(
         image: status.rollout.image ?? change.image,
         revision: deployment.metadata?.annotations?.[REVISION_ANNOTATION],
       });
+  }
+}
+
+/** The serving Deployment, live; missing stalls. */
+export async function readServing(ctx: ReconcileContext, target: DeploymentTarget): Promise<V1Deployment> {
+  const namespace = ctx.md.metadata.namespace;
+  try {
+    return await ctx.deps.pipeline.apps.readNamespacedDeployment({ namespace, name: target.name });
+  } catch (err) {
+    if (isNotFound(err)) {
+      throw new Stalling(
+        Reason.DeploymentNotFound,
+        `Deployment "${target.name}" not found in namespace "${namespace}"; create it or fix spec.deployment.name`,
+      );
+    }
+    throw err;
+  }
+}
+
+export const containerNotFound = (target: DeploymentTarget, containers: string[]) =>
+  new Stalling(
+    Reason.ContainerNotFound,
+    `Deployment "${target.name}" has no container "${target.container}" (it has ${containers.join(', ') || 'none'}); fix spec.deployment.container`,
+  );
+
+/** The guarded JSON patch of the serving container (containerPatch's ops). */
+export async function patchContainer(
+  ctx: ReconcileContext,
+  target: DeploymentTarget,
+  ops: object[],
+): Promise<void> {
+  try {
+    await ctx.deps.pipeline.apps.patchNamespacedDeployment(
+      {
+        namespace: ctx.md.metadata.namespace,
+        name: target.name,
+        body: ops,
+        fieldManager: ctx.deps.fieldManager,
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+    );
+  } catch (err) {
+    // 409/422: the Deployment changed under us (a failed `test` op); read it again next time.
+    if (isConflict(err) || statusCodeOf(err) === 422)
+      throw new Transient(Reason.DeploymentChanged, kubeMessageOf(err), { cause: err });
+    throw err;
   }
 }

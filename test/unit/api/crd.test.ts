@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { renderCrd } from '../../../src/api/v1alpha1/crd.js';
+import { nameRule } from '../../../src/api/v1alpha1/modelDeployment.js';
 
 type Node = Record<string, unknown>;
 
@@ -57,6 +58,11 @@ describe('renderCrd', () => {
     expect(column?.priority).toBeUndefined(); // shown by default
   });
 
+  it('refuses names longer than a label value at the root', () => {
+    expect(root['x-kubernetes-validations']).toEqual([nameRule]);
+    expect(nameRule.rule).toBe('size(self.metadata.name) <= 63');
+  });
+
   it('has the status subresource', () => {
     expect(version.subresources).toEqual({ status: {} });
   });
@@ -93,7 +99,7 @@ describe('renderCrd', () => {
     expect(rules.map((r) => r.message)).toEqual([
       'exactly one of spec.model.stage or spec.model.alias must be set',
       expect.stringContaining("must not be 'latest'"),
-      'spec.model.pollInterval must be at least 10s',
+      'spec.model.pollInterval must be at least 10s and at most 2562047h',
     ]);
     for (const r of rules) expect(r.rule).toEqual(expect.any(String));
   });

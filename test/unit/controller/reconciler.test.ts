@@ -10,11 +10,11 @@ import { MlflowError, type MlflowErrorKind } from '../../../src/clients/mlflow.j
 import { ConditionType } from '../../../src/api/v1alpha1/conditions.js';
 import { findCondition } from '../../../src/runtime/conditions.js';
 import { Transient } from '../../../src/runtime/errors.js';
-import { modelDeployment } from '../helpers/pipelineFixtures.js';
+import { NS, modelDeployment, pipelineSpec } from '../helpers/pipelineFixtures.js';
 import { INTERVAL_MS, KEY, START, setupReconciler } from '../helpers/reconcilerHarness.js';
 import { cond, version } from '../helpers/reconcilerFakes.js';
 
-const { ModelResolved: MODEL_RESOLVED } = ConditionType;
+const { ModelResolved: MODEL_RESOLVED, RegistryReachable: REGISTRY_REACHABLE } = ConditionType;
 
 function newModelDeployment(model: Record<string, unknown> = { alias: 'champion' }): ModelDeployment {
   return modelDeployment({
@@ -303,21 +303,35 @@ describe('reconciler: registry errors', () => {
         (t.md().metadata.annotations = { [RECONCILE_REQUESTED_ANNOTATION]: '2025-01-01T00:00:10Z' }),
     },
   ])(
-    'the backoff retry after a transient failure polls again when the poll was due to $name',
+    'an outage under a resolved version, polled for $name: Ready stays, the poll is retried with backoff',
     async ({ trigger }) => {
       const t = setup();
       await t.reconcile();
       t.clock.ms += 10_000;
       trigger(t);
       t.registry.answer = new MlflowError('Unreachable', 'cannot reach MLflow');
-      await expect(t.reconcile()).rejects.toBeInstanceOf(Transient);
+      expect(await t.reconcile()).toEqual({ requeueAfterMs: 1000 }); // no throw: nothing to retry fast
       expect(t.registry.calls).toHaveLength(2);
+      expect(cond(t.status(), 'Ready')).toEqual({ status: 'True', reason: 'Succeeded' });
+      expect(cond(t.status(), REGISTRY_REACHABLE)).toEqual({
+        status: 'False',
+        reason: 'RegistryUnavailable',
+      });
+      expect(t.status().phase).toBe('Succeeded');
+
+      await t.reconcile(); // woken early (a watch event): still backing off, MLflow is not asked
+      expect(t.registry.calls).toHaveLength(2);
+      t.clock.ms += 1000;
+      expect(await t.reconcile()).toEqual({ requeueAfterMs: 2000 }); // second failure: twice as long
+      expect(t.registry.calls).toHaveLength(3);
 
       t.registry.answer = version('3');
-      t.clock.ms += 1000; // the backoff retry
+      t.clock.ms += 2000; // the backoff retry
       await t.reconcile();
-      expect(t.registry.calls).toHaveLength(3);
+      expect(t.registry.calls).toHaveLength(4);
       expect(cond(t.status(), 'Ready')).toEqual({ status: 'True', reason: 'Succeeded' });
+      expect(cond(t.status(), REGISTRY_REACHABLE)).toEqual({ status: 'True', reason: 'RegistryAnswered' });
+      expect(t.eventReasons().filter((r) => r === 'RegistryUnavailable')).toHaveLength(1); // once
     },
   );
 });
@@ -395,5 +409,18 @@ describe('reconciler: status write failures', () => {
     t.failPatchWith(Object.assign(new Error('apiserver down'), { code: 500 }));
     await expect(t.reconcile()).rejects.toThrow('apiserver down');
     expect(t.events).toEqual([]);
+  });
+});
+
+describe('a name an older CRD let in', () => {
+  it('stalls with InvalidSpec: its children could carry no label', async () => {
+    const name = `n${'x'.repeat(63)}`;
+    const t = setupReconciler({ md: modelDeployment(pipelineSpec(), { name }) });
+    t.store.set(`${NS}/${name}`, t.md()); // the status write goes to the object's own key
+    await t.reconcile();
+    const stalled = findCondition(t.status().conditions, 'Stalled');
+    expect(stalled).toMatchObject({ status: 'True', reason: 'InvalidSpec' });
+    expect(stalled?.message).toContain('metadata.name must be at most 63 characters');
+    expect(t.registry.calls).toEqual([]); // nothing was asked of MLflow
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import {
   nextPollInMs,
+  pollRetryMs,
   shouldPoll,
   shouldPollChain,
   type PollInput,
@@ -157,5 +158,45 @@ describe('nextPollInMs', () => {
     { name: 'overdue', nowMs: 500_000, lastPolledAtMs: 90_000, expected: 0 },
   ])('$name → $expected', ({ nowMs, lastPolledAtMs, expected }) => {
     expect(nextPollInMs({ nowMs, lastPolledAtMs, intervalMs: 60_000 })).toBe(expected);
+  });
+});
+
+describe('after failed polls (backoff until retryAtMs)', () => {
+  const backingOff: Partial<PollInput> = { retryAtMs: 120_000 };
+  it.each<[string, Partial<PollInput>, string | null]>([
+    ['never polled, backing off: not yet', { ...firstPoll, ...backingOff }, null],
+    ['interval elapsed, backing off: not yet', { ...elapsed, retryAtMs: 160_000 }, null],
+    ['backoff over: due again', { ...firstPoll, retryAtMs: 100_000 }, 'FirstPoll'],
+    ['a spec change does not wait for the backoff', { ...specChanged, ...backingOff }, 'SpecChanged'],
+    ['a reconcile request does not wait', { ...requested, ...backingOff }, 'ReconcileRequested'],
+  ])('%s', (_name, input, reason) => {
+    expect(shouldPoll({ ...base, ...input })?.reason ?? null).toBe(reason);
+  });
+
+  it('nextPollInMs waits for the later of the interval and the backoff', () => {
+    expect(
+      nextPollInMs({ nowMs: 100_000, lastPolledAtMs: undefined, intervalMs: 60_000, retryAtMs: 104_000 }),
+    ).toBe(4000);
+    expect(
+      nextPollInMs({ nowMs: 100_000, lastPolledAtMs: 90_000, intervalMs: 60_000, retryAtMs: 104_000 }),
+    ).toBe(50_000);
+    expect(nextPollInMs({ nowMs: 100_000, lastPolledAtMs: 90_000, intervalMs: 60_000, retryAtMs: 10 })).toBe(
+      50_000,
+    );
+  });
+});
+
+describe('pollRetryMs', () => {
+  it.each([
+    [1, 60_000, 1000],
+    [2, 60_000, 2000],
+    [3, 60_000, 4000],
+    [6, 60_000, 32_000],
+    [7, 60_000, 60_000], // capped by the poll interval
+    [500, 60_000, 60_000],
+    [3, 10_000, 4000],
+    [5, 10_000, 10_000],
+  ])('failure %i with a %i ms interval → %i ms', (failures, intervalMs, expected) => {
+    expect(pollRetryMs(failures, intervalMs)).toBe(expected);
   });
 });

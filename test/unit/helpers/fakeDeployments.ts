@@ -9,9 +9,20 @@ import { apiError } from './reconcilerFakes.js';
 /** The image the serving container runs before the first rollout. */
 export const OLD_IMAGE = 'acme/churn-api:bootstrap';
 
-export function servingDeployment(containers?: V1Container[]): V1Deployment {
+/** The serving Deployment; its api container already claimed by the churn ModelDeployment
+ * unless `claimedBy` says otherwise (null: unclaimed). */
+export function servingDeployment(
+  containers?: V1Container[],
+  claimedBy: string | null = 'churn',
+): V1Deployment {
   return {
-    metadata: { name: 'churn-api', namespace: NS, generation: 1 },
+    metadata: {
+      name: 'churn-api',
+      namespace: NS,
+      generation: 1,
+      resourceVersion: '1',
+      ...(claimedBy !== null ? { annotations: { 'claim.mlops.healthpredict.io/api': claimedBy } } : {}),
+    },
     spec: {
       replicas: 2,
       selector: { matchLabels: { app: 'churn-api' } },
@@ -65,6 +76,10 @@ export class FakeApps {
     // What a read gives back: empty strings are omitted (`value` is omitempty in EnvVar).
     for (const c of next.spec?.template.spec?.containers ?? [])
       for (const e of c.env ?? []) if (e.value === '') delete e.value;
+    next.metadata = {
+      ...next.metadata,
+      resourceVersion: String(Number(current.metadata?.resourceVersion ?? 0) + 1),
+    };
     // The generation moves only when the spec really changed.
     if (!isDeepStrictEqual(current.spec, next.spec))
       next.metadata = { ...next.metadata, generation: (current.metadata?.generation ?? 0) + 1 };

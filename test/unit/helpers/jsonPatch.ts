@@ -1,8 +1,8 @@
-// RFC 6902 JSON patch for the three ops the operator sends, applied the way the apiserver does.
+// RFC 6902 JSON patch for the ops the operator sends, applied the way the apiserver does.
 import { isDeepStrictEqual } from 'node:util';
 import { apiError } from './reconcilerFakes.js';
 
-export type JsonPatchOp = { op: 'test' | 'replace' | 'add'; path: string; value: unknown };
+export type JsonPatchOp = { op: 'test' | 'replace' | 'add' | 'remove'; path: string; value?: unknown };
 
 /** All or nothing: a failed `test` or a missing path is a 422 and leaves `doc` as it was. */
 export function applyJsonPatch<T>(doc: T, ops: JsonPatchOp[]): T {
@@ -20,8 +20,12 @@ export function applyJsonPatch<T>(doc: T, ops: JsonPatchOp[]): T {
     }
     if (op === 'test' && !isDeepStrictEqual(parent[last], value))
       throw apiError(422, `test of ${path} failed`);
-    if (op === 'replace' && !(last in parent)) throw apiError(422, `replace of missing ${path}`);
-    if (op !== 'test') parent[last] = structuredClone(value);
+    if ((op === 'replace' || op === 'remove') && !(last in parent))
+      throw apiError(422, `${op} of missing ${path}`);
+    if (Array.isArray(parent) && op === 'add' && last === '-') parent.push(structuredClone(value));
+    else if (Array.isArray(parent) && op === 'remove') parent.splice(Number(last), 1);
+    else if (op === 'remove') delete parent[last];
+    else if (op !== 'test') parent[last] = structuredClone(value);
   }
   return out as T;
 }

@@ -24,6 +24,7 @@ import { makeReconciler } from '../../../src/controller/reconciler.js';
 import { FakeBuilder } from './fakeBuilder.js';
 import { FakeApps, servingDeployment } from './fakeDeployments.js';
 import { FakeEcr } from './fakeEcr.js';
+import { applyJsonPatch, type JsonPatchOp } from './jsonPatch.js';
 import { FakeBatch } from './fakeJobs.js';
 import { DIGEST_A, NS, REPO, modelDeployment, pipelineMd, pipelineSpec } from './pipelineFixtures.js';
 import {
@@ -126,6 +127,17 @@ export function setupReconciler(opts: HarnessOptions = {}) {
       onWrite: (w) => writes.push(w),
     }),
     events: recordingEvents(events),
+    modelDeployments: {
+      patchMetadata: async (namespace, name, ops) => {
+        const key = `${namespace}/${name}`;
+        const current = store.get(key);
+        if (!current) throw apiError(404);
+        const next = applyJsonPatch(current, ops as JsonPatchOp[]);
+        next.metadata.resourceVersion = String(Number(current.metadata.resourceVersion ?? 0) + 1);
+        store.set(key, next);
+        return structuredClone(next);
+      },
+    },
   };
   const reconcile = makeReconciler(deps);
 

@@ -65,7 +65,7 @@ describe('reconciler pipeline: failed runs are not repeated', () => {
       finishedAt: new Date(START).toISOString(),
     });
     expect(s.history).toEqual([s.currentRun]);
-    expect(t.apps.reads).toBe(0);
+    expect(t.apps.reads).toBe(2); // the claim's look before each build step, nothing more
     expect(t.apps.patches).toEqual([]);
     expect(t.events.at(-1)).toEqual({
       type: 'Warning',

@@ -55,7 +55,7 @@ describe('planRun', () => {
       1,
       ['DeploymentStarted'],
     ],
-    ['this version deployed: done', { result: 'Succeeded' }, {}, 'done', 'Succeeded', 0, []],
+    ['this version deployed: deployed', { result: 'Succeeded' }, {}, 'deployed', 'Succeeded', 0, []],
     [
       'failed, retry asked for: a new run',
       { result: 'Failed', retryToken: 'a' },
