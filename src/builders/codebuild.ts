@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { Reason } from '../api/v1alpha1/conditions.js';
 import type { CodeBuildBuildSpec } from '../api/v1alpha1/pipeline.js';
 import { renderMap } from '../children/template.js';
+import { Stalling } from '../runtime/errors.js';
 import { regionalClients, type AwsClientOptions } from '../clients/awsClients.js';
 import type { EcrRepositories } from '../clients/ecr.js';
 import { DIGEST, modelBuildArgs, type Builder, type BuildRequest, type BuildState } from './builder.js';
@@ -37,20 +38,25 @@ export class CodeBuildBuilder implements Builder<CodeBuildBuildSpec> {
       ...modelBuildArgs(model),
       ...renderMap(build.buildArgs, model),
     };
-    const out = await this.client(repo.region).send(
-      new StartBuildCommand({
-        projectName: build.codebuild.projectName,
-        idempotencyToken: createHash('sha256')
-          .update(`${md.metadata.uid}:${model.version}:${req.buildHash}`)
-          .digest('hex'),
-        environmentVariablesOverride: Object.entries(env).map(([name, value]) => ({
-          name,
-          value,
-          type: 'PLAINTEXT',
-        })),
-        timeoutInMinutesOverride: Math.max(5, Math.ceil((build.activeDeadlineSeconds ?? 1800) / 60)),
-      }),
-    );
+    const projectName = build.codebuild.projectName;
+    const out = await this.client(repo.region)
+      .send(
+        new StartBuildCommand({
+          projectName,
+          idempotencyToken: createHash('sha256')
+            .update(`${md.metadata.uid}:${model.version}:${req.buildHash}`)
+            .digest('hex'),
+          environmentVariablesOverride: Object.entries(env).map(([name, value]) => ({
+            name,
+            value,
+            type: 'PLAINTEXT',
+          })),
+          timeoutInMinutesOverride: Math.max(5, Math.ceil((build.activeDeadlineSeconds ?? 1800) / 60)),
+        }),
+      )
+      .catch((err: unknown) => {
+        throw startFailure(err, projectName, repo.region);
+      });
     if (!out.build?.id) throw new Error('CodeBuild StartBuild returned no build id');
     return out.build.id;
   }
@@ -66,6 +72,17 @@ export class CodeBuildBuilder implements Builder<CodeBuildBuildSpec> {
         : undefined;
     return codeBuildOutcome(id, build, registryDigest);
   }
+}
+
+/** StartBuild failures no retry can fix stall; the rest pass on to be retried. */
+export function startFailure(err: unknown, projectName: string, region: string): unknown {
+  if ((err as { name?: string } | null)?.name === 'ResourceNotFoundException') {
+    return new Stalling(
+      Reason.BuildProjectNotFound,
+      `CodeBuild project "${projectName}" does not exist in ${region}; create it or fix spec.build.codebuild.projectName`,
+    );
+  }
+  return err;
 }
 
 const exportedDigest = (build: Build) =>

@@ -47,7 +47,9 @@ test('a build Job refused with 422 stalls with ObjectRejected and the apiserver 
   const attempts = linesAbout(key, 'Reconcile failed', from).length + linesAbout(key, 'Stalled', from).length;
   const md = await getMd(env.ns, 'refused');
   const rv1 = (md.metadata as { resourceVersion?: string }).resourceVersion;
-  console.log(`30 s: ${writes} status writes, ${attempts} Job create attempts, resourceVersion ${rv0.resourceVersion} -> ${rv1}`);
+  console.log(
+    `30 s: ${writes} status writes, ${attempts} Job create attempts, resourceVersion ${rv0.resourceVersion} -> ${rv1}`,
+  );
   expect(writes).toBeLessThanOrEqual(3);
   expect(attempts).toBeLessThanOrEqual(5);
 

@@ -51,7 +51,11 @@ test('a token with CR/LF in it stalls with InvalidCredentialsSecret and is not e
   );
   const stalled = await stalledWithin('crlf-token');
   expect(stalled?.reason).toBe('InvalidCredentialsSecret');
-  const seen = JSON.stringify([await getMd(env.ns, 'crlf-token'), await eventsFor(env.ns, 'crlf-token'), env.operator.lines]);
+  const seen = JSON.stringify([
+    await getMd(env.ns, 'crlf-token'),
+    await eventsFor(env.ns, 'crlf-token'),
+    env.operator.lines,
+  ]);
   expect(seen).not.toContain('crlf-token-Kp3');
 });
 

@@ -29,7 +29,9 @@ beforeAll(async () => {
       .join('\n');
     if (req.url?.includes('/registered-models/alias')) {
       res.writeHead(400, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error_code: 'INVALID_PARAMETER_VALUE', message: `bad request; you sent ${dump}` }));
+      res.end(
+        JSON.stringify({ error_code: 'INVALID_PARAMETER_VALUE', message: `bad request; you sent ${dump}` }),
+      );
     } else {
       res.writeHead(500, { 'content-type': 'text/plain' });
       res.end(`upstream failed; you sent\n${dump}`);
@@ -45,7 +47,12 @@ beforeAll(async () => {
   ] as const) {
     await kubectlOk(
       ['apply', '-f', '-'],
-      JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: env.ns }, stringData: data }),
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name, namespace: env.ns },
+        stringData: data,
+      }),
     );
   }
 });
@@ -78,7 +85,13 @@ test('credentials echoed back by the server appear in no status, Event or log li
     });
   }
   for (const c of cases) {
-    const md = await waitForMd(env.ns, c.name, c.reason, (m) => condition(m, 'Ready')?.reason === c.reason, 60_000);
+    const md = await waitForMd(
+      env.ns,
+      c.name,
+      c.reason,
+      (m) => condition(m, 'Ready')?.reason === c.reason,
+      60_000,
+    );
     // The echo did reach the message: what it said is there, the credential is not.
     expect(condition(md, 'Ready')?.message).toMatch(/you sent/);
   }
