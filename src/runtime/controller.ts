@@ -56,7 +56,7 @@ export class Controller<K = string> {
         if (isExpected(err)) {
           log.warn({ ...fields, reason: reasonOf(err), error: describeError(err) }, 'Reconcile failed');
         } else {
-          log.error({ ...fields, err: loggableError(err) }, 'Reconcile failed');
+          log.error({ ...fields, ...loggableError(err) }, 'Reconcile failed');
         }
       } finally {
         queue.done(key);
@@ -73,14 +73,14 @@ function isExpected(err: unknown): boolean {
   return typeof e?.code === 'number' || e?.$metadata !== undefined || networkFailureWords(err) !== undefined;
 }
 
-// pino's error serializer appends every cause's message ("X: X") and keeps secrets an error
-// may carry; this keeps one redacted message and the stack frames.
-function loggableError(err: unknown): { type: string; message: string; stack?: string } {
-  const message = describeError(err);
-  if (!(err instanceof Error)) return { type: typeof err, message };
+// Not pino's `err` serializer: it appends every cause's message ("X: X") and keeps whatever
+// secret an error carries. One redacted message, the type and the stack frames instead.
+function loggableError(err: unknown): { errorType: string; error: string; stack?: string } {
+  const error = describeError(err);
+  if (!(err instanceof Error)) return { errorType: typeof err, error };
   const frames = err.stack
     ?.split('\n')
     .filter((l) => /^\s+at /.test(l))
     .join('\n');
-  return { type: err.name, message, ...(frames ? { stack: redactSecrets(frames) } : {}) };
+  return { errorType: err.name, error, ...(frames ? { stack: redactSecrets(frames) } : {}) };
 }
