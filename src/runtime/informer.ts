@@ -7,6 +7,7 @@ import { ADD, CONNECT, DELETE, ERROR, UPDATE } from '@kubernetes/client-node';
 import type { Informer, KubernetesObject, ObjectCache } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { ExponentialBackoff } from './backoff.js';
+import { describeError } from './errors.js';
 import { MAX_TIMER_MS } from './workqueue.js';
 
 export type ObjectKey = string;
@@ -145,7 +146,7 @@ export class SupervisedInformer<T extends KubernetesObject> {
     this.restarts++;
     this.options.onRestart?.();
     this.options.log.warn(
-      { err, informer: this.options.name, retryInMs: delay },
+      { error: describeError(err), informer: this.options.name, retryInMs: delay },
       'Informer stopped; restarting',
     );
     const old = this.informer;
