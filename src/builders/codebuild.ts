@@ -12,10 +12,10 @@ import { createHash } from 'node:crypto';
 import { Reason } from '../api/v1alpha1/conditions.js';
 import type { CodeBuildBuildSpec } from '../api/v1alpha1/pipeline.js';
 import { renderMap } from '../children/template.js';
-import { Stalling } from '../runtime/errors.js';
 import { regionalClients, type AwsClientOptions } from '../clients/awsClients.js';
 import type { EcrRepositories } from '../clients/ecr.js';
 import { DIGEST, modelBuildArgs, type Builder, type BuildRequest, type BuildState } from './builder.js';
+import { Stalling } from '../runtime/errors.js';
 
 export class CodeBuildBuilder implements Builder<CodeBuildBuildSpec> {
   readonly kind = 'codebuild' as const;
@@ -31,6 +31,14 @@ export class CodeBuildBuilder implements Builder<CodeBuildBuildSpec> {
   }
 
   async start(req: BuildRequest<CodeBuildBuildSpec>): Promise<string> {
+    try {
+      return await this.startBuild(req);
+    } catch (err) {
+      throw startFailure(err, req.build.codebuild.projectName, req.repo.region);
+    }
+  }
+
+  private async startBuild(req: BuildRequest<CodeBuildBuildSpec>): Promise<string> {
     const { md, model, build, repo, tag } = req;
     const env = {
       IMAGE_REPO: repo.uri,
@@ -38,25 +46,20 @@ export class CodeBuildBuilder implements Builder<CodeBuildBuildSpec> {
       ...modelBuildArgs(model),
       ...renderMap(build.buildArgs, model),
     };
-    const projectName = build.codebuild.projectName;
-    const out = await this.client(repo.region)
-      .send(
-        new StartBuildCommand({
-          projectName,
-          idempotencyToken: createHash('sha256')
-            .update(`${md.metadata.uid}:${model.version}:${req.buildHash}`)
-            .digest('hex'),
-          environmentVariablesOverride: Object.entries(env).map(([name, value]) => ({
-            name,
-            value,
-            type: 'PLAINTEXT',
-          })),
-          timeoutInMinutesOverride: Math.max(5, Math.ceil((build.activeDeadlineSeconds ?? 1800) / 60)),
-        }),
-      )
-      .catch((err: unknown) => {
-        throw startFailure(err, projectName, repo.region);
-      });
+    const out = await this.client(repo.region).send(
+      new StartBuildCommand({
+        projectName: build.codebuild.projectName,
+        idempotencyToken: createHash('sha256')
+          .update(`${md.metadata.uid}:${model.version}:${req.buildHash}`)
+          .digest('hex'),
+        environmentVariablesOverride: Object.entries(env).map(([name, value]) => ({
+          name,
+          value,
+          type: 'PLAINTEXT',
+        })),
+        timeoutInMinutesOverride: Math.max(5, Math.ceil((build.activeDeadlineSeconds ?? 1800) / 60)),
+      }),
+    );
     if (!out.build?.id) throw new Error('CodeBuild StartBuild returned no build id');
     return out.build.id;
   }
