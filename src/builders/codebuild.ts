@@ -15,6 +15,7 @@ import { mergeMaps, renderMap } from '../children/template.js';
 import { regionalClients, type AwsClientOptions } from '../clients/awsClients.js';
 import type { EcrRepositories } from '../clients/ecr.js';
 import { DIGEST, modelBuildArgs, type Builder, type BuildRequest, type BuildState } from './builder.js';
+import { Stalling } from '../runtime/errors.js';
 
 export class CodeBuildBuilder implements Builder<CodeBuildBuildSpec> {
   readonly kind = 'codebuild' as const;
@@ -30,6 +31,14 @@ export class CodeBuildBuilder implements Builder<CodeBuildBuildSpec> {
   }
 
   async start(req: BuildRequest<CodeBuildBuildSpec>): Promise<string> {
+    try {
+      return await this.startBuild(req);
+    } catch (err) {
+      throw startFailure(err, req.build.codebuild.projectName, req.repo.region);
+    }
+  }
+
+  private async startBuild(req: BuildRequest<CodeBuildBuildSpec>): Promise<string> {
     const { md, model, build, repo, tag } = req;
     const env = mergeMaps(
       { IMAGE_REPO: repo.uri, IMAGE_TAG: tag },
@@ -65,6 +74,17 @@ export class CodeBuildBuilder implements Builder<CodeBuildBuildSpec> {
         : undefined;
     return codeBuildOutcome(id, build, registryDigest);
   }
+}
+
+/** StartBuild failures no retry can fix stall; the rest pass on to be retried. */
+export function startFailure(err: unknown, projectName: string, region: string): unknown {
+  if ((err as { name?: string } | null)?.name === 'ResourceNotFoundException') {
+    return new Stalling(
+      Reason.BuildProjectNotFound,
+      `CodeBuild project "${projectName}" does not exist in ${region}; create it or fix spec.build.codebuild.projectName`,
+    );
+  }
+  return err;
 }
 
 const exportedDigest = (build: Build) =>

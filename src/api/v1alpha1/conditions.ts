@@ -101,6 +101,10 @@ export const Reason = {
   ContainerNotFound: 'ContainerNotFound',
   /** Another ModelDeployment already manages that container of the serving Deployment. */
   TargetClaimed: 'TargetClaimed',
+  /** The apiserver refused an object rendered from the spec (400/422); its message says why. */
+  ObjectRejected: 'ObjectRejected',
+  /** The CodeBuild project named in spec.build.codebuild.projectName does not exist. */
+  BuildProjectNotFound: 'BuildProjectNotFound',
 
   // ---- the run failed (Stalled=True; a new version, a spec change or a retry starts another) ----
   /** The build Job or CodeBuild build failed. */
