@@ -57,6 +57,7 @@ export class Operator {
       list: () => Promise<KubernetesListObject<T>>,
       wakes: (o: T) => string[],
       labelSelector?: string,
+      ignoreStatusOnlyUpdates = false,
     ) => {
       metrics.watchRestarts.inc({ informer: name }, 0); // the series exists from the start
       return new SupervisedInformer<T>({
@@ -67,6 +68,7 @@ export class Operator {
         watchdogMs: config.watchIdleTimeoutMs,
         log,
         onRestart: () => metrics.watchRestarts.inc({ informer: name }),
+        ignoreStatusOnlyUpdates,
       });
     };
     const lookup: ModelDeploymentLookup = (namespace) => this.informerFor(namespace)?.list(namespace) ?? [];
@@ -89,6 +91,8 @@ export class Operator {
                 })
               : objects.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL }),
           wakeSelf,
+          undefined,
+          true, // our own status writes must not wake the object: the queue's backoff decides
         ),
       );
       for (const watch of childWatches) {

@@ -23,6 +23,7 @@ import {
   type BuildState,
   type CancelTarget,
 } from './builder.js';
+import { Stalling } from '../runtime/errors.js';
 
 export class CodeBuildBuilder implements Builder<CodeBuildBuildSpec> {
   readonly kind = 'codebuild' as const;
@@ -38,6 +39,14 @@ export class CodeBuildBuilder implements Builder<CodeBuildBuildSpec> {
   }
 
   async start(req: BuildRequest<CodeBuildBuildSpec>): Promise<string> {
+    try {
+      return await this.startBuild(req);
+    } catch (err) {
+      throw startFailure(err, req.build.codebuild.projectName, req.repo.region);
+    }
+  }
+
+  private async startBuild(req: BuildRequest<CodeBuildBuildSpec>): Promise<string> {
     const { md, model, build, repo, tag } = req;
     const env = mergeMaps(
       { IMAGE_REPO: repo.uri, IMAGE_TAG: tag },
@@ -88,6 +97,17 @@ export class CodeBuildBuilder implements Builder<CodeBuildBuildSpec> {
       if (name !== 'ResourceNotFoundException' && name !== 'InvalidInputException') throw err;
     }
   }
+}
+
+/** StartBuild failures no retry can fix stall; the rest pass on to be retried. */
+export function startFailure(err: unknown, projectName: string, region: string): unknown {
+  if ((err as { name?: string } | null)?.name === 'ResourceNotFoundException') {
+    return new Stalling(
+      Reason.BuildProjectNotFound,
+      `CodeBuild project "${projectName}" does not exist in ${region}; create it or fix spec.build.codebuild.projectName`,
+    );
+  }
+  return err;
 }
 
 const exportedDigest = (build: Build) =>

@@ -5,8 +5,11 @@
 //   - a missing alias is 400 INVALID_PARAMETER_VALUE "Registered model alias X not found.", not 404;
 //   - an empty stage answers `{}` (empty fields are omitted), not an empty list;
 //   - versions are strings; only READY versions may be deployed.
+// A server or proxy may echo the request headers in an error body: every message this client
+// builds has the credentials it holds (and any Authorization value) redacted.
 import { Agent, type Dispatcher, request } from 'undici';
 import { z } from 'zod';
+import { networkFailureWords, redactSecrets, rememberSecrets } from '../runtime/errors.js';
 
 export type MlflowAuth =
   { kind: 'basic'; username: string; password: string } | { kind: 'bearer'; token: string };
@@ -63,9 +66,16 @@ export interface MlflowClientOptions {
 
 export class MlflowClient {
   private readonly base: string;
+  /** Why the tracking URI cannot be requested at all, if it cannot. */
+  private readonly invalidUri: string | undefined;
+  private readonly secrets: string[];
 
   constructor(private readonly options: MlflowClientOptions) {
-    this.base = options.trackingUri.replace(/\/+$/, '');
+    // Userinfo in the URI is a credential too: never shown.
+    this.base = options.trackingUri.replace(/\/+$/, '').replace(/\/\/[^/@]*@/, '//***@');
+    this.invalidUri = invalidUrl(options.trackingUri);
+    this.secrets = credentialValues(options.auth);
+    rememberSecrets(...this.secrets); // the last line of defence where messages are written
   }
 
   /** The version an alias points at; it must be READY. */
@@ -125,6 +135,7 @@ export class MlflowClient {
       return body;
     } catch (err) {
       observe(err instanceof MlflowError ? err.kind : 'Error');
+      if (err instanceof Error) err.message = redactSecrets(err.message, this.secrets);
       throw err;
     }
   }
@@ -134,7 +145,13 @@ export class MlflowClient {
     query: Record<string, string>,
     mapError: (err: MlflowError) => MlflowError,
   ): Promise<unknown> {
-    const url = `${this.base}/api/2.0/mlflow${path}?${new URLSearchParams(query)}`;
+    if (this.invalidUri) {
+      throw new MlflowError(
+        'BadRequest',
+        `spec.registry.trackingUri "${this.base}" is not a URL the client accepts (${this.invalidUri})`,
+      );
+    }
+    const url = `${this.options.trackingUri.replace(/\/+$/, '')}/api/2.0/mlflow${path}?${new URLSearchParams(query)}`;
     let res: Dispatcher.ResponseData;
     try {
       res = await request(url, {
@@ -146,6 +163,15 @@ export class MlflowClient {
         dispatcher: this.options.dispatcher ?? sharedAgent(),
       });
     } catch (err) {
+      // undici refuses to send what it cannot encode (a URL, a header value): no retry helps.
+      if ((err as { code?: unknown }).code === 'UND_ERR_INVALID_ARG') {
+        throw new MlflowError(
+          'BadRequest',
+          `cannot send a request to MLflow at ${this.base}: ${(err as Error).message}`,
+          {},
+          { cause: err },
+        );
+      }
       throw new MlflowError(
         'Unreachable',
         `cannot reach MLflow at ${this.base}: ${describeNetworkError(err)}`,
@@ -167,7 +193,7 @@ export class MlflowClient {
         );
       }
     }
-    throw mapError(errorFromResponse(res.statusCode, text, this.base));
+    throw mapError(errorFromResponse(res.statusCode, redactSecrets(text, this.secrets), this.base));
   }
 }
 
@@ -252,16 +278,27 @@ function authHeader(auth: MlflowAuth | undefined): Record<string, string> {
   return { authorization: `Bearer ${auth.token}` };
 }
 
-function describeNetworkError(err: unknown): string {
-  const e = err as { code?: string; name?: string; message?: string; cause?: { code?: string } };
-  if (
-    e?.name === 'TimeoutError' ||
-    e?.code === 'UND_ERR_HEADERS_TIMEOUT' ||
-    e?.code === 'UND_ERR_BODY_TIMEOUT'
-  ) {
-    return 'request timed out';
+/** The values an echo could carry: each secret, `user:password` and the header's base64. */
+export function credentialValues(auth: MlflowAuth | undefined): string[] {
+  if (!auth) return [];
+  if (auth.kind === 'bearer') return [auth.token];
+  const pair = `${auth.username}:${auth.password}`;
+  return [auth.password, pair, Buffer.from(pair).toString('base64')];
+}
+
+/** Why `uri` is no URL undici can request, or undefined when it is one. */
+function invalidUrl(uri: string): string | undefined {
+  try {
+    const url = new URL(uri);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? undefined : `scheme ${url.protocol}`;
+  } catch (err) {
+    return (err as { code?: string }).code === 'ERR_INVALID_URL' ? 'invalid URL' : String(err);
   }
-  return e?.code ?? e?.cause?.code ?? e?.message ?? String(err);
+}
+
+function describeNetworkError(err: unknown): string {
+  const e = err as { code?: string; message?: string; cause?: { code?: string } };
+  return networkFailureWords(err) ?? e?.code ?? e?.cause?.code ?? e?.message ?? String(err);
 }
 
 let agent: Agent | undefined;

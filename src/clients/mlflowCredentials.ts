@@ -14,6 +14,14 @@ export function credentialsFromSecretData(
     const raw = data?.[key];
     return raw === undefined ? undefined : Buffer.from(raw, 'base64').toString('utf8').trim();
   };
+  // A control character (CR, LF, …) cannot travel in an HTTP header; say which key, never the value.
+  for (const key of ['username', 'password', 'token']) {
+    if (hasControlCharacter(get(key) ?? '')) {
+      throw new CredentialsError(
+        `Secret "${secretName}" key "${key}" contains a control character (CR, LF, tab, …); store the value without it`,
+      );
+    }
+  }
   const username = get('username');
   const password = get('password');
   const token = get('token');
@@ -28,3 +36,6 @@ export function credentialsFromSecretData(
     `Secret "${secretName}" has no usable credentials: set "username" and "password" (basic auth) or "token" (bearer)`,
   );
 }
+
+const hasControlCharacter = (value: string): boolean =>
+  [...value].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);

@@ -14,9 +14,22 @@ import {
 import { Reason, RunResult } from '../api/v1alpha1/conditions.js';
 import { parseDurationMs } from '../runtime/duration.js';
 import { done, requeueAfter, type Result } from '../runtime/controller.js';
-import { Stalling, messageOf } from '../runtime/errors.js';
+import {
+  MAX_MESSAGE_LENGTH,
+  Stalling,
+  boundMessage,
+  cleanMessage,
+  describeError,
+} from '../runtime/errors.js';
 import { splitKey } from '../runtime/informer.js';
-import { isConflict, isForbidden, isNotFound, kubeMessageOf } from '../runtime/kubeErrors.js';
+import {
+  isConflict,
+  isForbidden,
+  isInvalidObject,
+  isNotFound,
+  kubeMessageOf,
+  rejectionMessageOf,
+} from '../runtime/kubeErrors.js';
 import { newContext, reasonFrom, type ReconcileContext, type ReconcilerDeps, type Stop } from './context.js';
 import { finishRun, RunFailed } from './run.js';
 import { claimTarget, releaseClaim } from './steps/claimTarget.js';
@@ -131,8 +144,21 @@ function fromError(ctx: ReconcileContext, err: unknown): Verdict {
       ),
     );
   }
+  if (isInvalidObject(err)) {
+    // The apiserver refused an object rendered from the spec (400/422): the same spec gets the
+    // same answer, so stall instead of retrying; its causes say what to fix.
+    const hint = '; fix the ModelDeployment spec';
+    return fromError(
+      ctx,
+      new Stalling(
+        Reason.ObjectRejected,
+        boundMessage(rejectionMessageOf(err), MAX_MESSAGE_LENGTH - hint.length) + hint,
+      ),
+    );
+  }
   const reason = reasonFrom(err);
-  const message = messageOf(err);
+  // Written to the conditions, the history and an Event: short, the same on every attempt.
+  const message = cleanMessage(describeError(err));
   if (err instanceof RunFailed) finishRun(ctx, RunResult.Failed, reason, message);
   if (err instanceof Stalling) {
     ctx.log.warn({ reason, message }, 'Stalled');

@@ -1,6 +1,9 @@
 // kstatus conditions: `Ready` is normal-true; `Reconciling` and `Stalled` are abnormal-true and
 // present only while True (absent means False). lastTransitionTime moves only when the status
-// flips, so an unchanged condition never causes a status write.
+// flips, so an unchanged condition never causes a status write. Messages are redacted and
+// bounded here, the one door into status for them (the apiserver refuses a message over 32 KiB).
+import { cleanMessage } from './errors.js';
+
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
 export interface Condition {
@@ -33,6 +36,7 @@ export function setCondition(
   const existing = conditions.find((c) => c.type === input.type);
   const next: Condition = {
     ...input,
+    message: cleanMessage(input.message),
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
     lastTransitionTime:
       existing && existing.status === input.status ? existing.lastTransitionTime : now.toISOString(),

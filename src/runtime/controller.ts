@@ -1,6 +1,7 @@
 // Runs a reconcile function over the keys of a WorkQueue with bounded concurrency.
 // The reconcile function says what happens next; an exception is a retry with backoff.
 import type { Logger } from 'pino';
+import { describeError, networkFailureWords, reasonOf, redactSecrets } from './errors.js';
 import { WorkQueue } from './workqueue.js';
 
 export type Result = { requeueAfterMs?: number };
@@ -51,10 +52,35 @@ export class Controller<K = string> {
       } catch (err) {
         this.options.observe?.('error', seconds());
         const delayMs = queue.addRateLimited(key);
-        log.error({ err, key, retryInMs: delayMs, controller: this.options.name }, 'Reconcile failed');
+        const fields = { key, retryInMs: delayMs, controller: this.options.name };
+        if (isExpected(err)) {
+          log.warn({ ...fields, reason: reasonOf(err), error: describeError(err) }, 'Reconcile failed');
+        } else {
+          log.error({ ...fields, ...loggableError(err) }, 'Reconcile failed');
+        }
       } finally {
         queue.done(key);
       }
     }
   }
+}
+
+/** A failure the operator knows how to describe (a typed error, an apiserver, AWS or network
+ * answer): a warning without a stack. Anything else is a bug worth its stack. */
+function isExpected(err: unknown): boolean {
+  if (reasonOf(err) !== undefined) return true;
+  const e = err as { $metadata?: unknown; code?: unknown } | null;
+  return typeof e?.code === 'number' || e?.$metadata !== undefined || networkFailureWords(err) !== undefined;
+}
+
+// Not pino's `err` serializer: it appends every cause's message ("X: X") and keeps whatever
+// secret an error carries. One redacted message, the type and the stack frames instead.
+function loggableError(err: unknown): { errorType: string; error: string; stack?: string } {
+  const error = describeError(err);
+  if (!(err instanceof Error)) return { errorType: typeof err, error };
+  const frames = err.stack
+    ?.split('\n')
+    .filter((l) => /^\s+at /.test(l))
+    .join('\n');
+  return { errorType: err.name, error, ...(frames ? { stack: redactSecrets(frames) } : {}) };
 }

@@ -4,6 +4,7 @@
 import { CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
+import { cleanMessage, describeError } from './errors.js';
 
 export interface EventTarget {
   apiVersion: string;
@@ -24,8 +25,9 @@ export class EventRecorder {
   ) {}
 
   /** Best effort: a failed Event is logged, never fails the reconcile. */
-  async record(target: EventTarget, type: EventType, reason: string, message: string): Promise<void> {
+  async record(target: EventTarget, type: EventType, reason: string, text: string): Promise<void> {
     const { namespace, name, uid } = target.metadata;
+    const message = cleanMessage(text);
     const key = [namespace, name, uid, type, reason, message].join('\u0000');
     const now = new Date();
     const seen = this.recent.get(key);
@@ -53,7 +55,7 @@ export class EventRecorder {
           },
           type,
           reason,
-          message: message.slice(0, 1024),
+          message,
           source: { component: this.component },
           reportingComponent: this.component,
           reportingInstance: this.component,
@@ -65,7 +67,10 @@ export class EventRecorder {
       this.recent.set(key, { name: eventName, count: 1, at: now.getTime() });
       this.prune(now.getTime());
     } catch (err) {
-      this.log.warn({ err, reason, object: `${namespace}/${name}` }, 'Failed to record Event');
+      this.log.warn(
+        { error: describeError(err), reason, object: `${namespace}/${name}` },
+        'Failed to record Event',
+      );
     }
   }
 

@@ -7,6 +7,7 @@ import { ADD, CONNECT, DELETE, ERROR, UPDATE } from '@kubernetes/client-node';
 import type { Informer, KubernetesObject, ObjectCache } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { ExponentialBackoff } from './backoff.js';
+import { describeError } from './errors.js';
 import { MAX_TIMER_MS } from './workqueue.js';
 
 export type ObjectKey = string;
@@ -23,6 +24,19 @@ export function splitKey(key: ObjectKey): { namespace: string; name: string } {
     : { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
 }
 
+/** What of an object, when it changes, is worth a reconcile: its generation (the spec), labels,
+ * annotations and deletion; not status, resourceVersion or managedFields. controller-runtime's
+ * GenerationChanged | LabelChanged | AnnotationChanged predicates, as a comparable string. */
+export function wakeFingerprint(obj: KubernetesObject): string {
+  const { generation, labels, annotations, deletionTimestamp } = obj.metadata ?? {};
+  const sorted = (m: Record<string, string> | undefined) =>
+    Object.entries(m ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify([generation ?? null, sorted(labels), sorted(annotations), deletionTimestamp ? 1 : 0]);
+}
+
+/** Whether an update from `previous` (undefined: not seen before) to `next` fingerprint wakes. */
+export const updateWakes = (previous: string | undefined, next: string): boolean => previous !== next;
+
 export interface SupervisedInformerOptions<T extends KubernetesObject> {
   name: string;
   makeInformer: () => Informer<T> & ObjectCache<T>;
@@ -35,6 +49,10 @@ export interface SupervisedInformerOptions<T extends KubernetesObject> {
   backoff?: ExponentialBackoff<string>;
   /** Called on every restart (for metrics). */
   onRestart?: () => void;
+  /** Drop updates that change nothing of wakeFingerprint (our own status writes): a status write
+   * must not wake its reconciler at once, or the queue's backoff is bypassed. client-node gives
+   * no old object on update, so the last fingerprint seen of each object is kept. */
+  ignoreStatusOnlyUpdates?: boolean;
 }
 
 export class SupervisedInformer<T extends KubernetesObject> {
@@ -45,6 +63,7 @@ export class SupervisedInformer<T extends KubernetesObject> {
   private stopped = true;
   private synced = false;
   private lastActivity = 0;
+  private readonly fingerprints = new Map<ObjectKey, string>();
   /** Number of restarts after errors or a silent watch; exported as a metric later. */
   restarts = 0;
 
@@ -90,7 +109,10 @@ export class SupervisedInformer<T extends KubernetesObject> {
   }
 
   private async run(): Promise<void> {
-    const { log, onObject } = this.options;
+    const { log } = this.options;
+    const onObject = (obj: T, event: 'add' | 'update' | 'delete') => {
+      if (this.wakes(obj, event)) this.options.onObject(obj, event);
+    };
     const informer = this.options.makeInformer();
     this.informer = informer;
     const alive = () => {
@@ -124,7 +146,7 @@ export class SupervisedInformer<T extends KubernetesObject> {
     this.restarts++;
     this.options.onRestart?.();
     this.options.log.warn(
-      { err, informer: this.options.name, retryInMs: delay },
+      { error: describeError(err), informer: this.options.name, retryInMs: delay },
       'Informer stopped; restarting',
     );
     const old = this.informer;
@@ -140,6 +162,19 @@ export class SupervisedInformer<T extends KubernetesObject> {
 
   private resync(): void {
     for (const obj of this.list()) this.options.onObject(obj, 'resync');
+  }
+
+  private wakes(obj: T, event: 'add' | 'update' | 'delete'): boolean {
+    if (!this.options.ignoreStatusOnlyUpdates) return true;
+    const key = keyOf(obj);
+    if (event === 'delete') {
+      this.fingerprints.delete(key);
+      return true;
+    }
+    const next = wakeFingerprint(obj);
+    const previous = this.fingerprints.get(key);
+    this.fingerprints.set(key, next);
+    return event === 'add' || updateWakes(previous, next);
   }
 
   private checkWatchdog(): void {

@@ -101,6 +101,10 @@ export const Reason = {
   ContainerNotFound: 'ContainerNotFound',
   /** Another ModelDeployment already manages that container of the serving Deployment. */
   TargetClaimed: 'TargetClaimed',
+  /** The apiserver refused an object rendered from the spec (400/422); its message says why. */
+  ObjectRejected: 'ObjectRejected',
+  /** The CodeBuild project named in spec.build.codebuild.projectName does not exist. */
+  BuildProjectNotFound: 'BuildProjectNotFound',
   /** The image tag exists but was built from another build spec, and the tag template has no
    * {buildHash} to tell them apart; add it or use a new tag. */
   TagBuiltFromOtherSpec: 'TagBuiltFromOtherSpec',

@@ -8,7 +8,7 @@ import type { ModelDeployment } from '../../api/v1alpha1/modelDeployment.js';
 import type { DeploymentTarget } from '../../api/v1alpha1/pipeline.js';
 import { CLAIM_FINALIZER, claimAnnotation, pointerSegment } from '../../children/names.js';
 import { Stalling, Transient } from '../../runtime/errors.js';
-import { isConflict, isNotFound, kubeMessageOf, statusCodeOf } from '../../runtime/kubeErrors.js';
+import { isConflict, isNotFound, isPatchTestFailure, kubeMessageOf } from '../../runtime/kubeErrors.js';
 import { next, type ReconcileContext, type ReconcilerDeps, type StepResult } from '../context.js';
 import { judgeClaim } from '../policies/claim.js';
 import type { RunPlan } from './planRun.js';
@@ -79,7 +79,7 @@ export async function ensureClaim(
     );
   } catch (err) {
     // Someone wrote the Deployment since we read it (perhaps a racing claim): look again.
-    if (isConflict(err) || statusCodeOf(err) === 422)
+    if (isConflict(err) || isPatchTestFailure(err))
       throw new Transient(Reason.DeploymentChanged, `claiming the container: ${kubeMessageOf(err)}`, {
         cause: err,
       });
@@ -106,7 +106,7 @@ async function ensureFinalizer(ctx: ReconcileContext): Promise<void> {
   try {
     updated = await ctx.deps.modelDeployments.patchMetadata(metadata.namespace, metadata.name, ops);
   } catch (err) {
-    if (isConflict(err) || statusCodeOf(err) === 422)
+    if (isConflict(err) || isPatchTestFailure(err))
       throw new Transient(Reason.ReconcileError, `adding the finalizer: ${kubeMessageOf(err)}`, {
         cause: err,
       });
@@ -151,7 +151,7 @@ export async function releaseClaim(deps: ReconcilerDeps, md: ModelDeployment): P
       }
     } catch (err) {
       // Gone, or the claim no longer names us (a failed test): nothing of ours to remove.
-      if (!isNotFound(err) && statusCodeOf(err) !== 422) throw err;
+      if (!isNotFound(err) && !isPatchTestFailure(err)) throw err;
     }
   }
   try {

@@ -7,7 +7,7 @@ import { ConditionType, EventReason, Reason } from '../../api/v1alpha1/condition
 import type { DeploymentTarget } from '../../api/v1alpha1/pipeline.js';
 import { isTrue } from '../../runtime/conditions.js';
 import { Stalling, Transient } from '../../runtime/errors.js';
-import { isConflict, isNotFound, kubeMessageOf, statusCodeOf } from '../../runtime/kubeErrors.js';
+import { isConflict, isNotFound, isPatchTestFailure, kubeMessageOf } from '../../runtime/kubeErrors.js';
 import { markStep, next, observeStep, wait, type ReconcileContext, type StepResult } from '../context.js';
 import { judgeRollout } from '../policies/judgeRollout.js';
 import { previousImageOf, REVISION_ANNOTATION } from '../policies/previousImage.js';
@@ -141,8 +141,9 @@ export async function patchContainer(
       setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
     );
   } catch (err) {
-    // 409/422: the Deployment changed under us (a failed `test` op); read it again next time.
-    if (isConflict(err) || statusCodeOf(err) === 422)
+    // 409, or 422 from a failed `test` op: the Deployment changed under us; read it again.
+    // Any other 422 refuses the patched object itself and stalls (reconciler's fromError).
+    if (isConflict(err) || isPatchTestFailure(err))
       throw new Transient(Reason.DeploymentChanged, kubeMessageOf(err), { cause: err });
     throw err;
   }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Build, BuildPhase, StatusType } from '@aws-sdk/client-codebuild';
 import type { BuildState } from '../../../src/builders/builder.js';
-import { codeBuildOutcome } from '../../../src/builders/codebuild.js';
+import { codeBuildOutcome, startFailure } from '../../../src/builders/codebuild.js';
+import { Stalling } from '../../../src/runtime/errors.js';
 import { DIGEST_A, DIGEST_B } from '../helpers/pipelineFixtures.js';
 
 const ID = 'churn-image:0a1b2c3d-0000-4000-8000-000000000000';
@@ -171,4 +172,30 @@ describe('codeBuildOutcome: failed', () => {
   it('a failed build is failed even when ECR has the tag', () => {
     expect(codeBuildOutcome(ID, build('FAILED', exported(DIGEST_A)), DIGEST_A).phase).toBe('Failed');
   });
+});
+
+describe('startFailure: what StartBuild errors mean', () => {
+  const awsError = (name: string, message: string) =>
+    Object.assign(new Error(message), { name, $metadata: {} });
+
+  it('a project that does not exist stalls as BuildProjectNotFound, naming the field to fix', () => {
+    const err = startFailure(
+      awsError('ResourceNotFoundException', 'Project cannot be found: arn:…'),
+      'img',
+      'us-east-1',
+    );
+    expect(err).toBeInstanceOf(Stalling);
+    expect(err).toMatchObject({ reason: 'BuildProjectNotFound' });
+    expect((err as Error).message).toBe(
+      'CodeBuild project "img" does not exist in us-east-1; create it or fix spec.build.codebuild.projectName',
+    );
+  });
+
+  it.each(['ThrottlingException', 'InternalFailure', 'TimeoutError'])(
+    '%s passes on to be retried',
+    (name) => {
+      const original = awsError(name, 'x');
+      expect(startFailure(original, 'img', 'us-east-1')).toBe(original);
+    },
+  );
 });

@@ -62,6 +62,21 @@ describe('credentialsFromSecretData', () => {
     { name: 'empty data', data: {}, says: 'has no usable credentials' },
     { name: 'blank token', data: b64({ token: '  \n' }), says: 'has no usable credentials' },
     { name: 'unrelated keys only', data: b64({ user: USER, pass: PASS }), says: 'has no usable credentials' },
+    {
+      name: 'CR/LF inside a token',
+      data: b64({ token: `${TOKEN}\r\nX-Injected: 1` }),
+      says: 'key "token" contains a control character',
+    },
+    {
+      name: 'a tab inside a password',
+      data: b64({ username: USER, password: `${PASS}\tx` }),
+      says: 'key "password" contains a control character',
+    },
+    {
+      name: 'NUL in a username',
+      data: b64({ username: `${USER}\u0000`, password: PASS }),
+      says: 'key "username" contains a control character',
+    },
   ])('refuses $name, naming the Secret and never a value', ({ data, says }) => {
     let error: unknown;
     try {
