@@ -6,6 +6,7 @@ import {
   BatchGetBuildsCommand,
   CodeBuildClient,
   StartBuildCommand,
+  StopBuildCommand,
   type Build,
 } from '@aws-sdk/client-codebuild';
 import { createHash } from 'node:crypto';
@@ -14,7 +15,14 @@ import type { CodeBuildBuildSpec } from '../api/v1alpha1/pipeline.js';
 import { mergeMaps, renderMap } from '../children/template.js';
 import { regionalClients, type AwsClientOptions } from '../clients/awsClients.js';
 import type { EcrRepositories } from '../clients/ecr.js';
-import { DIGEST, modelBuildArgs, type Builder, type BuildRequest, type BuildState } from './builder.js';
+import {
+  DIGEST,
+  modelBuildArgs,
+  type Builder,
+  type BuildRequest,
+  type BuildState,
+  type CancelTarget,
+} from './builder.js';
 import { Stalling } from '../runtime/errors.js';
 
 export class CodeBuildBuilder implements Builder<CodeBuildBuildSpec> {
@@ -73,6 +81,21 @@ export class CodeBuildBuilder implements Builder<CodeBuildBuildSpec> {
         ? await this.ecr.digestOfTag(req.repo, req.tag)
         : undefined;
     return codeBuildOutcome(id, build, registryDigest);
+  }
+
+  // Build ids are random: only status.build knows this request's build.
+  async find(): Promise<undefined> {
+    return undefined;
+  }
+
+  async cancel({ region }: CancelTarget, id: string): Promise<void> {
+    try {
+      await this.client(region).send(new StopBuildCommand({ id }));
+    } catch (err) {
+      // Gone, or already finished (CodeBuild refuses to stop those): nothing left to stop.
+      const name = (err as { name?: string }).name;
+      if (name !== 'ResourceNotFoundException' && name !== 'InvalidInputException') throw err;
+    }
   }
 }
 

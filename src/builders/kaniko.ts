@@ -2,11 +2,12 @@
 // so a restarted operator finds the Job it created instead of starting a second build. The
 // digest comes back in the container's termination message (--digest-file=/dev/termination-log).
 import type { BatchV1Api, CoreV1Api, V1Job, V1Pod } from '@kubernetes/client-node';
+import { buildJobName } from '../children/names.js';
 import { failedCondition, jobPods, jobState, terminatedContainers, type JobState } from '../runtime/jobs.js';
 import { isConflict, isNotFound } from '../runtime/kubeErrors.js';
 import { Reason } from '../api/v1alpha1/conditions.js';
 import type { KanikoBuildSpec } from '../api/v1alpha1/pipeline.js';
-import { DIGEST, type Builder, type BuildRequest, type BuildState } from './builder.js';
+import { DIGEST, type Builder, type BuildRequest, type BuildState, type CancelTarget } from './builder.js';
 import { KANIKO_CONTAINER, renderBuildJob } from './kanikoJob.js';
 
 export class KanikoBuilder implements Builder<KanikoBuildSpec> {
@@ -47,6 +48,36 @@ export class KanikoBuilder implements Builder<KanikoBuildSpec> {
     const state = jobState(job);
     if (state === 'Running') return { phase: 'Running', message: `build Job "${name}" is running` };
     return buildOutcome(name, state, job, await jobPods(this.core, namespace, name));
+  }
+
+  async find(req: BuildRequest<KanikoBuildSpec>): Promise<{ name: string; startedAt: string } | undefined> {
+    const name = buildJobName(req.md.metadata.name, req.model.version, req.buildHash);
+    try {
+      const job = await this.batch.readNamespacedJob({ namespace: req.md.metadata.namespace, name });
+      const created = job.metadata?.creationTimestamp;
+      return { name, startedAt: (created ? new Date(created) : new Date()).toISOString() };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async cancel({ namespace }: CancelTarget, name: string): Promise<void> {
+    await deleteJob(this.batch, namespace, name);
+  }
+}
+
+/** Deletes a Job and, in the background, its Pods (the kubelet stops their containers); a Job
+ * that is already gone is fine. */
+export async function deleteJob(
+  batch: Pick<BatchV1Api, 'deleteNamespacedJob'>,
+  namespace: string,
+  name: string,
+): Promise<void> {
+  try {
+    await batch.deleteNamespacedJob({ namespace, name, propagationPolicy: 'Background' });
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
   }
 }
 

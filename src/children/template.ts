@@ -1,10 +1,13 @@
-// `{name}`, `{version}`, `{runId}`, `{runIdShort}` placeholders in user-supplied strings.
+// `{name}`, `{version}`, `{runId}`, `{runIdShort}` placeholders in user-supplied strings, and
+// `{buildHash}` in image tags.
 import { userMapOf, type UserMap } from '../api/v1alpha1/userMap.js';
 
 export interface TemplateValues {
   name: string;
   version: string;
   runId?: string;
+  /** Hash of what makes the image's content; only tags know it (build args feed it). */
+  buildHash?: string;
 }
 
 export const RUN_ID_SHORT_LENGTH = 7;
@@ -15,9 +18,17 @@ export function renderTemplate(template: string, v: TemplateValues): string {
     version: v.version,
     runId: v.runId ?? 'norun',
     runIdShort: (v.runId ?? 'norun').slice(0, RUN_ID_SHORT_LENGTH),
+    // Left as written where it is not known (build args, env).
+    buildHash: v.buildHash ?? '{buildHash}',
   };
-  return template.replace(/\{(name|version|runId|runIdShort)\}/g, (_, key: string) => values[key] as string);
+  return template.replace(
+    /\{(name|version|runId|runIdShort|buildHash)\}/g,
+    (_, key: string) => values[key] as string,
+  );
 }
+
+/** Whether a tag template names the build hash, so a changed build spec gives a new tag. */
+export const tagHasBuildHash = (template: string): boolean => template.includes('{buildHash}');
 
 /** A Docker tag from a template: allowed characters only, at most 128, never empty. */
 export function renderTag(template: string, v: TemplateValues): string {

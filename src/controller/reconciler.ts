@@ -47,7 +47,7 @@ const CONFLICT_RETRY_MS = 500;
 async function runSteps(ctx: ReconcileContext): Promise<Stop> {
   const model = await resolveModel(ctx);
   if (model.kind !== 'next') return model;
-  const planned = planRun(ctx, model.value);
+  const planned = await planRun(ctx, model.value);
   if (planned.kind === 'deployed') return keepDeployed(ctx, planned);
   if (planned.kind !== 'next') return planned;
   const plan = await claimTarget(ctx, planned.value);

@@ -2,12 +2,22 @@
 // planRun, may be superseded by a newer one, finishes Succeeded or Failed, and is then filed in
 // the bounded status.history. Its outcome is remembered, so a failed version is not rebuilt or
 // redeployed in a loop.
-import { ConditionType, RunResult } from '../api/v1alpha1/conditions.js';
+import { ConditionType, EventReason, RunResult } from '../api/v1alpha1/conditions.js';
 import type { ModelDeploymentSpec, ResolvedModel } from '../api/v1alpha1/modelDeployment.js';
 import type { Run } from '../api/v1alpha1/pipeline.js';
-import { shortHash } from '../children/names.js';
+import type { CancelTarget } from '../builders/builder.js';
+import { BUILD_COMPONENT } from '../builders/kanikoJob.js';
+import { deleteJob } from '../builders/kaniko.js';
+import {
+  LABEL_COMPONENT,
+  LABEL_INSTANCE,
+  LABEL_MANAGED_BY,
+  MANAGED_BY,
+  shortHash,
+} from '../children/names.js';
 import { removeCondition } from '../runtime/conditions.js';
 import { Stalling } from '../runtime/errors.js';
+import { jobState } from '../runtime/jobs.js';
 import type { ReconcileContext } from './context.js';
 
 /** The conditions of a run's steps: a new run starts without them. */
@@ -31,7 +41,14 @@ export function startRun(
   const { status } = ctx;
   const previous = status.currentRun;
   if (previous && previous.result === undefined) {
-    fileRun(ctx, { ...previous, result: RunResult.Superseded, finishedAt: ctx.now.toISOString() });
+    // What it had built is kept: a later reuse of the tag is checked against its build hash.
+    const { image } = status;
+    fileRun(ctx, {
+      ...previous,
+      result: RunResult.Superseded,
+      finishedAt: ctx.now.toISOString(),
+      ...(image?.builtFor === previous.version ? { image: image.ref, buildHash: image.buildHash } : {}),
+    });
   }
   const run: Run = {
     version: model.version,
@@ -60,11 +77,13 @@ export function finishRun(
   const run = ctx.status.currentRun;
   if (!run || run.result !== undefined) return;
   const image = ctx.status.rollout?.image ?? ctx.status.image?.ref;
+  const buildHash = ctx.status.image?.buildHash;
   const finished: Run = {
     ...run,
     result,
     finishedAt: ctx.now.toISOString(),
     ...(image ? { image } : {}),
+    ...(buildHash ? { buildHash } : {}),
     ...(reason ? { reason } : {}),
     ...(message ? { message } : {}),
   };
@@ -76,4 +95,48 @@ export function finishRun(
 /** status.history: finished runs, newest first, bounded by spec.historyLimit. */
 function fileRun(ctx: ReconcileContext, run: Run): void {
   ctx.status.history = [run, ...(ctx.status.history ?? [])].slice(0, ctx.spec.historyLimit ?? 10);
+}
+
+/** What a new run must not cancel: its own build, when a crash after its start left it. */
+export interface OwnWork {
+  buildJob: string | undefined;
+  /** The registry's region: where a CodeBuild build of the superseded run runs. */
+  region: string | undefined;
+}
+
+/** Stops and deletes the unfinished work of runs a new run supersedes: every unfinished build
+ * and test Job of this object but the new run's own, found by label so that a crash between a
+ * run's start and its status write still cancels, and the CodeBuild build status.build names
+ * (build ids are random: only status knows it). Call before startRun. Idempotent: what is
+ * already gone is fine; any other failure is thrown, so the start is retried with it. */
+export async function cancelSupersededWork(ctx: ReconcileContext, own: OwnWork): Promise<void> {
+  const { batch, builders } = ctx.deps.pipeline;
+  const namespace = ctx.md.metadata.namespace;
+  const cancelled: string[] = [];
+  const jobs = await batch.listNamespacedJob({
+    namespace,
+    labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_INSTANCE}=${ctx.md.metadata.name}`,
+  });
+  for (const job of jobs.items) {
+    const name = job.metadata?.name;
+    if (!name || name === own.buildJob || job.metadata?.deletionTimestamp || jobState(job) !== 'Running')
+      continue;
+    const isBuild = job.metadata?.labels?.[LABEL_COMPONENT] === BUILD_COMPONENT;
+    if (isBuild) await builders.kaniko.cancel({ namespace, region: own.region ?? '' }, name);
+    else await deleteJob(batch, namespace, name);
+    cancelled.push(`${isBuild ? 'build' : 'test'} Job "${name}"`);
+  }
+  const { build, currentRun } = ctx.status;
+  if (build?.builder === 'codebuild' && currentRun?.result === undefined && own.region) {
+    const target: CancelTarget = { namespace, region: own.region };
+    await builders.codebuild.cancel(target, build.name);
+    cancelled.push(`CodeBuild build "${build.name}"`);
+  }
+  if (cancelled.length === 0) return;
+  ctx.log.info({ cancelled }, 'Cancelled superseded work');
+  ctx.events.push({
+    type: 'Normal',
+    reason: EventReason.WorkCancelled,
+    message: `Stopped and deleted the unfinished work of the superseded run: ${cancelled.join(', ')}`,
+  });
 }

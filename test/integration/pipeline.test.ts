@@ -1,5 +1,7 @@
 // The whole pipeline on the bed: resolve → build (Kaniko Job, played by the bed) → ECR (moto)
 // → rollout of the serving Deployment (real controller-manager, kwok Pods) → test Job.
+import type { BuildSpec } from '../../src/api/v1alpha1/pipeline.js';
+import { imageBuildHash } from '../../src/builders/builder.js';
 import { bed } from '../helpers/bed.js';
 import {
   createCodeBuildProject,
@@ -82,6 +84,10 @@ function spec(model: object, repo: string, deployment: string, extra: Record<str
   };
 }
 
+/** The default tag, v{version}-{runIdShort}-{buildHash}, of a version built with `build`. */
+const defaultTag = (version: string, runId: string, build: object) =>
+  `v${version}-${runId.slice(0, 7)}-${imageBuildHash(build as BuildSpec)}`;
+
 const failed = (m: MdObject) => m.status?.phase === 'Failed';
 
 test('happy path by alias: build Job, ECR digest, rollout by digest, test Job, history; then a promotion runs it all again', async () => {
@@ -93,7 +99,7 @@ test('happy path by alias: build Job, ECR digest, rollout by digest, test Job, h
 
   // The build Job, field by field.
   const [build] = await jobs('image-build', 'alias');
-  const tag = `v${v1}-${runId.slice(0, 7)}`;
+  const tag = defaultTag(v1, runId, spec({}, repo, 'api-alias').build);
   expect(build?.metadata.labels).toMatchObject({
     'app.kubernetes.io/managed-by': 'mlflow-model-operator',
     'mlops.healthpredict.io/model-version': v1,
@@ -187,7 +193,7 @@ test('happy path by stage, with a tag that already exists in ECR: no build runs'
   const { name, v1, runId } = await newModel('stage');
   const repo = `serving-${unique()}`;
   await createRepository(repo); // pushed by an earlier pipeline run, say
-  const existing = await pushImage(repo, `v${v1}-${runId.slice(0, 7)}`);
+  const existing = await pushImage(repo, defaultTag(v1, runId, spec({}, repo, 'api-stage').build));
   await createServingDeployment(env.ns, 'api-stage');
   await applyMd(env.ns, 'stage', spec({ name, stage: 'Production' }, repo, 'api-stage'));
   const md = await waitForMd(env.ns, 'stage', 'Succeeded', succeededAt(v1), 90_000);
@@ -304,7 +310,10 @@ test('CodeBuild via moto: the build starts with an idempotency token, the pushed
     30_000,
   );
   expect(started.status?.build?.name).toMatch(new RegExp(`^${project}:`));
-  const digest = await pushImage(repo, `v${v1}-${runId.slice(0, 7)}`);
+  const digest = await pushImage(
+    repo,
+    defaultTag(v1, runId, { builder: 'codebuild', codebuild: { projectName: project } }),
+  );
   const md = await waitForMd(env.ns, 'codebuild', 'Succeeded', succeededAt(v1), 60_000);
   expect(md.status?.image).toMatchObject({ digest, ref: `${registryHost}/${repo}@${digest}` });
 });

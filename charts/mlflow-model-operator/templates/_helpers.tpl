@@ -30,8 +30,11 @@ app.kubernetes.io/component: controller
   verbs: [list]
 - apiGroups: [batch]
   resources: [jobs]
-  verbs: [get, list, watch, create]
+  verbs: [get, list, watch, create, delete]
 - apiGroups: [apps]
   resources: [deployments]
   verbs: [get, list, watch, patch]
+- apiGroups: [apps]
+  resources: [replicasets]
+  verbs: [list]
 {{- end -}}

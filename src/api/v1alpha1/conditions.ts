@@ -105,6 +105,9 @@ export const Reason = {
   ObjectRejected: 'ObjectRejected',
   /** The CodeBuild project named in spec.build.codebuild.projectName does not exist. */
   BuildProjectNotFound: 'BuildProjectNotFound',
+  /** The image tag exists but was built from another build spec, and the tag template has no
+   * {buildHash} to tell them apart; add it or use a new tag. */
+  TagBuiltFromOtherSpec: 'TagBuiltFromOtherSpec',
 
   // ---- the run failed (Stalled=True; a new version, a spec change or a retry starts another) ----
   /** The build Job or CodeBuild build failed. */
@@ -149,5 +152,7 @@ export const EventReason = {
   TestStarted: 'TestStarted',
   /** The serving container had drifted from the last run and was put back. */
   DriftCorrected: 'DriftCorrected',
+  /** Unfinished build or test work of a superseded run was stopped and deleted. */
+  WorkCancelled: 'WorkCancelled',
 } as const;
 export type EventReason = (typeof EventReason)[keyof typeof EventReason];

@@ -84,9 +84,12 @@ export const ImageSchema = z
     tagTemplate: z
       .string()
       .regex(TAG_TEMPLATE)
-      .default('v{version}-{runIdShort}')
+      .default('v{version}-{runIdShort}-{buildHash}')
       .describe(
-        `Image tag; the same model version always gives the same tag. ${templated} Defaults to v{version}-{runIdShort}.`,
+        `Image tag; the same model version and build spec always give the same tag. ${templated} ` +
+          '{buildHash} is replaced with a hash of what makes the image (builder, context, Dockerfile, build args, ' +
+          'CodeBuild project, executor image): without it, a tag built from another build spec is not reused. ' +
+          'Defaults to v{version}-{runIdShort}-{buildHash}.',
       ),
     scanOnPush: z
       .boolean()
@@ -295,6 +298,7 @@ export const RunSchema = z
     reason: z.string().optional().describe('Why it failed, in PascalCase.'),
     message: z.string().optional().describe('What failed, for people.'),
     image: z.string().optional().describe('Image deployed by digest.'),
+    buildHash: z.string().optional().describe('Build hash of that image (see status.image.buildHash).'),
     retryToken: z.string().optional().describe('Retry annotation value this run answered.'),
   })
   .describe('One deployment of one model version.');

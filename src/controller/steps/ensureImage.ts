@@ -3,15 +3,20 @@
 // Kaniko Job names are deterministic, so a restart observes the same build). What to do next
 // and what a build's state means are pure policies (policies/buildAction.ts).
 import { ConditionType, EventReason, Reason } from '../../api/v1alpha1/conditions.js';
-import type { Builder, BuildRequest, Builders, BuildState } from '../../builders/builder.js';
-import { shortHash } from '../../children/names.js';
-import { renderTag } from '../../children/template.js';
+import {
+  imageBuildHash,
+  type Builder,
+  type BuildRequest,
+  type Builders,
+  type BuildState,
+} from '../../builders/builder.js';
+import { renderTag, tagHasBuildHash } from '../../children/template.js';
 import { EcrError, parseRepository, type RepositoryRef } from '../../clients/ecr.js';
 import { Stalling, Transient } from '../../runtime/errors.js';
 import { markStep, next, observeStep, wait, type ReconcileContext, type StepResult } from '../context.js';
-import { judgeBuild, needsEcrDigest, nextBuildAction } from '../policies/buildAction.js';
+import { judgeBuild, judgeExistingTag, needsEcrDigest, nextBuildAction } from '../policies/buildAction.js';
 import { RunFailed } from '../run.js';
-import type { ImagePlan, RunPlan } from './planRun.js';
+import { buildKey, type ImagePlan, type RunPlan } from './planRun.js';
 
 const BUILD_POLL_MS = 5000;
 
@@ -34,14 +39,17 @@ export async function ensureImage(ctx: ReconcileContext, plan: RunPlan): Promise
   }
   const { ecr } = ctx.deps.pipeline;
   const repo = parseRepository(images.image.repository);
-  const tag = renderTag(images.image.tagTemplate, model);
+  // The image's identity: what makes its content. In the tag when the template names it; else
+  // recorded with the image and in history, and checked before a tag is reused.
+  const buildHash = imageBuildHash(images.build);
+  const hashInTag = tagHasBuildHash(images.image.tagTemplate);
+  const tag = renderTag(images.image.tagTemplate, { ...model, buildHash });
   const build = boundBuild(ctx.deps.pipeline.builders, images, {
     md: ctx.md,
     model,
     repo,
     tag,
-    // A retry builds afresh: a new Job name (or CodeBuild idempotency token).
-    buildHash: shortHash({ image: images.image, build: images.build, retry: plan.run.retryToken }),
+    buildHash: buildKey(images, plan.run.retryToken),
   });
   const image = `${repo.uri}:${tag}`;
   const pollMs = Math.max(BUILD_POLL_MS, build.pollIntervalMs);
@@ -49,8 +57,11 @@ export async function ensureImage(ctx: ReconcileContext, plan: RunPlan): Promise
 
   const useImage = (digest: string, reused: boolean): StepResult<ServingImage> => {
     const ref = `${repo.uri}@${digest}`;
-    status.image = { ref, tag, digest, builtFor: model.version, ...(reused ? { reused } : {}) };
-    mark('True', reused ? Reason.ImageReused : Reason.Built, `${image} is ${digest}`);
+    status.image = { ref, tag, digest, builtFor: model.version, buildHash, ...(reused ? { reused } : {}) };
+    const rule = hashInTag
+      ? `the tag carries build hash ${buildHash}`
+      : `the tag template has no {buildHash}: build hash ${buildHash} is recorded and checked before a reuse`;
+    mark('True', reused ? Reason.ImageReused : Reason.Built, `${image} is ${digest}; ${rule}`);
     ctx.events.push({
       type: 'Normal',
       reason: reused ? EventReason.ImageReused : EventReason.ImageBuilt,
@@ -70,6 +81,30 @@ export async function ensureImage(ctx: ReconcileContext, plan: RunPlan): Promise
     return name;
   };
 
+  /** How the build named `name` is doing, and what that means for the run. */
+  const observe = async (name: string): Promise<StepResult<ServingImage>> => {
+    const state: BuildState = await build.observe(name);
+    const inEcr = needsEcrDigest(state) ? await fromEcr(() => ecr.digestOfTag(repo, tag)) : undefined;
+    const verdict = judgeBuild(state, inEcr, image);
+    switch (verdict.kind) {
+      case 'use':
+        if (state.phase === 'Succeeded') observeStep(ctx, 'build', 'succeeded', status.build?.startedAt);
+        return useImage(verdict.digest, false);
+      case 'restart': {
+        const name = await start();
+        mark('False', Reason.Building, `build "${name}" was gone before it finished; started it again`);
+        return building(`building ${image}`);
+      }
+      case 'running':
+        mark('False', Reason.Building, verdict.message);
+        return building(verdict.message);
+      case 'failed':
+        if (state.phase === 'Failed') observeStep(ctx, 'build', 'failed', status.build?.startedAt);
+        mark('False', verdict.reason, verdict.message);
+        throw new RunFailed(verdict.reason, verdict.message);
+    }
+  };
+
   const action = nextBuildAction({
     version: model.version,
     image: status.image,
@@ -83,7 +118,29 @@ export async function ensureImage(ctx: ReconcileContext, plan: RunPlan): Promise
     case 'lookUp': {
       await fromEcr(() => ensureRepositories(ctx, images, repo));
       const existing = await fromEcr(() => ecr.digestOfTag(repo, tag));
-      if (existing) return useImage(existing, true);
+      if (existing) {
+        const verdict = judgeExistingTag({
+          digest: existing,
+          buildHash,
+          tagHasBuildHash: hashInTag,
+          history: status.history ?? [],
+          ownBuild: await build.find(),
+          tag,
+        });
+        if (verdict.kind === 'refuse') {
+          mark('False', verdict.reason, verdict.message);
+          throw new Stalling(verdict.reason, verdict.message);
+        }
+        if (verdict.kind === 'reuse') return useImage(existing, true);
+        // Our own build pushed it before a crash lost its record: a build, not a reuse.
+        status.build = {
+          builder: images.builder,
+          name: verdict.name,
+          version: model.version,
+          startedAt: verdict.startedAt,
+        };
+        return observe(verdict.name);
+      }
       const name = await start();
       ctx.events.push({
         type: 'Normal',
@@ -97,29 +154,14 @@ export async function ensureImage(ctx: ReconcileContext, plan: RunPlan): Promise
       // Builds that are polled rather than watched are looked at no more often than they ask.
       return building(`building ${image}`, action.afterMs);
     case 'observe':
-      break;
+      return observe(action.name);
   }
-
-  const state: BuildState = await build.observe(action.name);
-  const inEcr = needsEcrDigest(state) ? await fromEcr(() => ecr.digestOfTag(repo, tag)) : undefined;
-  const verdict = judgeBuild(state, inEcr, image);
-  switch (verdict.kind) {
-    case 'use':
-      if (state.phase === 'Succeeded') observeStep(ctx, 'build', 'succeeded', status.build?.startedAt);
-      return useImage(verdict.digest, false);
-    case 'restart': {
-      const name = await start();
-      mark('False', Reason.Building, `build "${name}" was gone before it finished; started it again`);
-      return building(`building ${image}`);
-    }
-    case 'running':
-      mark('False', Reason.Building, verdict.message);
-      return building(verdict.message);
-    case 'failed':
-      if (state.phase === 'Failed') observeStep(ctx, 'build', 'failed', status.build?.startedAt);
-      mark('False', verdict.reason, verdict.message);
-      throw new RunFailed(verdict.reason, verdict.message);
-  }
+}
+interface BoundBuild {
+  pollIntervalMs: number;
+  start(): Promise<string>;
+  observe(name: string): Promise<BuildState>;
+  find(): Promise<{ name: string; startedAt: string } | undefined>;
 }
 
 /** The plan's builder with this run's request bound to it. */
@@ -127,11 +169,12 @@ function boundBuild(
   builders: Builders,
   images: BuiltImage,
   req: Omit<BuildRequest<unknown>, 'build'>,
-): { pollIntervalMs: number; start(): Promise<string>; observe(name: string): Promise<BuildState> } {
+): BoundBuild {
   const bind = <B>(builder: Builder<B>, build: B) => ({
     pollIntervalMs: builder.pollIntervalMs,
     start: () => builder.start({ ...req, build }),
     observe: (name: string) => builder.observe({ ...req, build }, name),
+    find: () => builder.find({ ...req, build }),
   });
   return images.builder === 'kaniko'
     ? bind(builders.kaniko, images.build)

@@ -16,10 +16,12 @@ import {
   type Run,
   type TestSpec,
 } from '../../api/v1alpha1/pipeline.js';
+import { buildJobName, shortHash } from '../../children/names.js';
+import { parseRepository } from '../../clients/ecr.js';
 import { Stalling } from '../../runtime/errors.js';
 import { next, type ReconcileContext, type StepResult } from '../context.js';
 import { decideRun } from '../policies/decideRun.js';
-import { pipelineHash, RunFailed, startRun } from '../run.js';
+import { cancelSupersededWork, pipelineHash, RunFailed, startRun, type OwnWork } from '../run.js';
 
 /** How the serving image is made: not at all (builder none), or by a builder into ECR. */
 export type ImagePlan =
@@ -43,7 +45,10 @@ export interface Deployed {
   deployment: DeploymentTarget;
 }
 
-export function planRun(ctx: ReconcileContext, model: ResolvedModel): StepResult<RunPlan> | Deployed {
+export async function planRun(
+  ctx: ReconcileContext,
+  model: ResolvedModel,
+): Promise<StepResult<RunPlan> | Deployed> {
   const { spec, md } = ctx;
   const { deployment, test } = spec;
   if (!deployment) return { kind: 'done' }; // resolve-only ModelDeployment
@@ -65,6 +70,8 @@ export function planRun(ctx: ReconcileContext, model: ResolvedModel): StepResult
       );
     }
     case 'start': {
+      const images = imagePlan(spec);
+      await cancelSupersededWork(ctx, ownWork(ctx, model, images, retryToken));
       const run = startRun(ctx, model, specHash, retryToken);
       ctx.events.push({
         type: 'Normal',
@@ -74,6 +81,30 @@ export function planRun(ctx: ReconcileContext, model: ResolvedModel): StepResult
       return next(plan(run));
     }
   }
+}
+
+/** The key a run's builds are named by: the build spec and the retry token (a retry builds
+ * afresh: a new Job name, a new CodeBuild idempotency token). */
+export const buildKey = (images: BuiltImage, retryToken: string | undefined): string =>
+  shortHash({ image: images.image, build: images.build, retry: retryToken });
+
+type BuiltImage = Exclude<ImagePlan, { builder: 'none' }>;
+
+/** The new run's own build Job (a crash after its start may have left it) and the region of its
+ * registry. */
+function ownWork(
+  ctx: ReconcileContext,
+  model: ResolvedModel,
+  images: ImagePlan,
+  retryToken: string | undefined,
+): OwnWork {
+  if (images.builder === 'none') return { buildJob: undefined, region: undefined };
+  const { region } = parseRepository(images.image.repository);
+  if (images.builder !== 'kaniko') return { buildJob: undefined, region };
+  return {
+    buildJob: buildJobName(ctx.md.metadata.name, model.version, buildKey(images, retryToken)),
+    region,
+  };
 }
 
 /** The build spec narrowed by builder. The CRD's CEL rules (and the strict schema the reconciler

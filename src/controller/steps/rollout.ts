@@ -10,6 +10,7 @@ import { Stalling, Transient } from '../../runtime/errors.js';
 import { isConflict, isNotFound, isPatchTestFailure, kubeMessageOf } from '../../runtime/kubeErrors.js';
 import { markStep, next, observeStep, wait, type ReconcileContext, type StepResult } from '../context.js';
 import { judgeRollout } from '../policies/judgeRollout.js';
+import { previousImageOf, REVISION_ANNOTATION } from '../policies/previousImage.js';
 import { containerPatch, servingEnv } from '../render/containerPatch.js';
 import { ensureClaim } from './claimTarget.js';
 import { RunFailed } from '../run.js';
@@ -18,9 +19,11 @@ import type { RunPlan } from './planRun.js';
 
 const ROLLOUT_POLL_MS = 2000;
 
-/** What the rollout left running: the container's image. */
+/** What the rollout left running: the container's image, and the Deployment's revision (a
+ * rollback to the same image gets a new one, and so a test Job of its own). */
 export interface RolledOut {
   image: string;
+  revision: string | undefined;
 }
 
 export async function rollout(
@@ -57,9 +60,19 @@ export async function rollout(
     return wait(Reason.RollingOut, `rolling out version ${model.version}`, ROLLOUT_POLL_MS);
   }
   // Already matching: patched by an earlier reconcile (perhaps of a process that died before
-  // writing status). Record it without a previous image we can no longer know.
+  // writing status). The previous image comes from the ReplicaSets, not from memory.
   if (status.rollout?.version !== model.version) {
-    status.rollout = { version: model.version, image: change.image, startedAt: ctx.now.toISOString() };
+    const { apps } = ctx.deps.pipeline;
+    const namespace = ctx.md.metadata.namespace;
+    const selector = Object.entries(deployment.spec?.selector.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
+    const rs = await apps.listNamespacedReplicaSet({ namespace, labelSelector: selector.join(',') });
+    const previousImage = previousImageOf(deployment, rs.items, target.container, change.image);
+    status.rollout = {
+      version: model.version,
+      image: change.image,
+      ...(previousImage ? { previousImage } : {}),
+      startedAt: ctx.now.toISOString(),
+    };
     ctx.events.push({
       type: 'Normal',
       reason: EventReason.RolloutStarted,
@@ -82,7 +95,10 @@ export async function rollout(
         observeStep(ctx, 'rollout', 'succeeded', status.rollout.startedAt);
       }
       mark('True', Reason.RolledOut, verdict.message);
-      return next({ image: status.rollout.image ?? change.image });
+      return next({
+        image: status.rollout.image ?? change.image,
+        revision: deployment.metadata?.annotations?.[REVISION_ANNOTATION],
+      });
   }
 }
 

@@ -24,13 +24,15 @@ export async function runTests(
   const { batch, core } = ctx.deps.pipeline;
   const namespace = md.metadata.namespace;
   const mark = markStep(ctx, ConditionType.TestsPassed);
-  // A new run (new spec, a retry) gets a Job of its own; within a run the name is stable.
+  // A new run (new spec, a retry, a rollback) gets a Job of its own; within a run the name is
+  // stable. The Deployment's revision tells runs of the same image apart and, unlike anything
+  // in memory, survives a crash: a rollback bumps it, a restarted operator reads it back.
   const job = renderTestJob({
     md,
     model,
     test,
     deploymentName: plan.deployment.name,
-    runKey: [rolled.image, run.specHash, run.retryToken].filter(Boolean).join('#'),
+    runKey: [rolled.image, run.specHash, run.retryToken, rolled.revision].filter(Boolean).join('#'),
   });
   const { name } = job.metadata;
 

@@ -180,7 +180,7 @@ describe('KanikoBuilder', () => {
   };
   const apiError = (code: number) => Object.assign(new Error(`HTTP ${code}`), { code });
 
-  function fakes(opts: { create?: unknown; read?: V1Job | unknown; pods?: V1Pod[] } = {}) {
+  function fakes(opts: { create?: unknown; read?: V1Job | unknown; pods?: V1Pod[]; del?: unknown } = {}) {
     const calls: string[] = [];
     const created: V1Job[] = [];
     const batch = {
@@ -194,6 +194,11 @@ describe('KanikoBuilder', () => {
         calls.push(`read ${namespace}/${name}`);
         if (opts.read instanceof Error) throw opts.read;
         return opts.read as V1Job;
+      },
+      deleteNamespacedJob: async (a: { namespace: string; name: string; propagationPolicy: string }) => {
+        calls.push(`delete ${a.namespace}/${a.name} ${a.propagationPolicy}`);
+        if (opts.del) throw opts.del;
+        return {};
       },
     } as unknown as BatchV1Api;
     const core = {
@@ -268,5 +273,25 @@ describe('KanikoBuilder', () => {
 
   it('observe rethrows errors other than 404', async () => {
     await expect(fakes({ read: apiError(500) }).builder.observe(req, NAME)).rejects.toThrow('HTTP 500');
+  });
+
+  it("find answers the request's own Job by its deterministic name, with its creation time", async () => {
+    const created = new Date('2025-01-01T00:00:05Z');
+    const f = fakes({ read: { metadata: { name: NAME, creationTimestamp: created } } });
+    await expect(f.builder.find(req)).resolves.toEqual({ name: NAME, startedAt: created.toISOString() });
+    expect(f.calls).toEqual([`read ml/${NAME}`]);
+    await expect(fakes({ read: apiError(404) }).builder.find(req)).resolves.toBeUndefined();
+  });
+
+  it('cancel deletes the Job and its Pods in the background; one already gone is fine', async () => {
+    const f = fakes();
+    await f.builder.cancel({ namespace: 'ml', region: 'eu-west-1' }, NAME);
+    expect(f.calls).toEqual([`delete ml/${NAME} Background`]);
+    await expect(
+      fakes({ del: apiError(404) }).builder.cancel({ namespace: 'ml', region: 'x' }, NAME),
+    ).resolves.toBeUndefined();
+    await expect(
+      fakes({ del: apiError(403) }).builder.cancel({ namespace: 'ml', region: 'x' }, NAME),
+    ).rejects.toThrow('HTTP 403');
   });
 });

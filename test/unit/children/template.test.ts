@@ -4,6 +4,7 @@ import {
   renderMap,
   renderTag,
   renderTemplate,
+  tagHasBuildHash,
   type TemplateValues,
 } from '../../../src/children/template.js';
 
@@ -102,5 +103,19 @@ describe('renderMap', () => {
     const map = { A: '{version}' };
     renderMap(map, v);
     expect(map).toEqual({ A: '{version}' });
+  });
+});
+
+describe('{buildHash}', () => {
+  it('is replaced in tags that are given it, and left as written elsewhere', () => {
+    expect(renderTag('v{version}-{runIdShort}-{buildHash}', { ...v, buildHash: '1a2b3c4d' })).toBe(
+      'v12-0123456-1a2b3c4d',
+    );
+    expect(renderTemplate('{buildHash}', v)).toBe('{buildHash}');
+  });
+
+  it('tagHasBuildHash tells whether a changed build spec gives a new tag', () => {
+    expect(tagHasBuildHash('v{version}-{runIdShort}-{buildHash}')).toBe(true);
+    expect(tagHasBuildHash('v{version}-{runIdShort}')).toBe(false);
   });
 });

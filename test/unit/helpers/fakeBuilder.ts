@@ -1,11 +1,14 @@
 // A builder whose every start is a new build; the test decides how each ends.
-import type { Builder, BuildRequest, BuildState } from '../../../src/builders/builder.js';
+import type { Builder, BuildRequest, BuildState, CancelTarget } from '../../../src/builders/builder.js';
 
 export class FakeBuilder implements Builder<unknown> {
   readonly pollIntervalMs = 0;
   readonly starts: BuildRequest<unknown>[] = [];
   readonly observed: string[] = [];
   readonly states = new Map<string, BuildState>();
+  readonly cancelled: string[] = [];
+  /** What find() answers: the request's own build, as a crash may have left it. */
+  own: { name: string; startedAt: string } | undefined;
   constructor(readonly kind: 'kaniko' | 'codebuild') {}
 
   async start(req: BuildRequest<unknown>): Promise<string> {
@@ -18,6 +21,15 @@ export class FakeBuilder implements Builder<unknown> {
   async observe(_req: BuildRequest<unknown>, name: string): Promise<BuildState> {
     this.observed.push(name);
     return this.states.get(name) ?? { phase: 'Missing' };
+  }
+
+  async find(): Promise<{ name: string; startedAt: string } | undefined> {
+    return this.own;
+  }
+
+  async cancel(_target: CancelTarget, name: string): Promise<void> {
+    this.cancelled.push(name);
+    this.states.delete(name);
   }
 
   /** Ends the last build started. */

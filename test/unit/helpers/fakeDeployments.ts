@@ -1,6 +1,6 @@
 // A Deployment store that applies JSON patches the way the apiserver does, and the serving
 // Deployment the pipeline rolls the model out to.
-import type { V1Container, V1Deployment } from '@kubernetes/client-node';
+import type { V1Container, V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
 import { isDeepStrictEqual } from 'node:util';
 import { applyJsonPatch, type JsonPatchOp } from './jsonPatch.js';
 import { NS } from './pipelineFixtures.js';
@@ -42,7 +42,13 @@ export function servingDeployment(
 export class FakeApps {
   readonly deployments = new Map<string, V1Deployment>();
   readonly patches: { name: string; ops: JsonPatchOp[]; fieldManager: string | undefined }[] = [];
+  /** The ReplicaSets a list answers (the test sets them: nothing here plays the controller). */
+  readonly replicaSets: V1ReplicaSet[] = [];
   reads = 0;
+
+  async listNamespacedReplicaSet() {
+    return { items: structuredClone(this.replicaSets) };
+  }
 
   async readNamespacedDeployment({ namespace, name }: { namespace: string; name: string }) {
     this.reads++;

@@ -23,6 +23,23 @@ export class FakeBatch {
     return structuredClone(job);
   }
 
+  readonly deleted: string[] = [];
+
+  async listNamespacedJob({ namespace, labelSelector }: { namespace: string; labelSelector: string }) {
+    const wanted = labelSelector.split(',').map((kv) => kv.split('=') as [string, string]);
+    const items = [...this.jobs.entries()]
+      .filter(([key]) => key.startsWith(`${namespace}/`))
+      .map(([, job]) => job)
+      .filter((job) => wanted.every(([k, v]) => job.metadata?.labels?.[k] === v));
+    return { items: structuredClone(items) };
+  }
+
+  async deleteNamespacedJob({ namespace, name }: { namespace: string; name: string }) {
+    if (!this.jobs.delete(`${namespace}/${name}`)) throw apiError(404, `jobs.batch "${name}" not found`);
+    this.deleted.push(name);
+    return {};
+  }
+
   async listNamespacedPod({ labelSelector }: { namespace: string; labelSelector: string }) {
     const name = labelSelector.replace('batch.kubernetes.io/job-name=', '');
     return { items: this.pods.get(name) ?? [] };

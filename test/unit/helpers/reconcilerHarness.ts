@@ -10,6 +10,7 @@ import {
   type ModelDeploymentSpecSchema,
   type ModelDeploymentStatus,
 } from '../../../src/api/v1alpha1/modelDeployment.js';
+import { imageBuildHash } from '../../../src/builders/builder.js';
 import { KanikoBuilder } from '../../../src/builders/kaniko.js';
 import type { EcrRepositories } from '../../../src/clients/ecr.js';
 import {
@@ -25,7 +26,7 @@ import { FakeApps, servingDeployment } from './fakeDeployments.js';
 import { FakeEcr } from './fakeEcr.js';
 import { applyJsonPatch, type JsonPatchOp } from './jsonPatch.js';
 import { FakeBatch } from './fakeJobs.js';
-import { DIGEST_A, NS, REPO, modelDeployment, pipelineSpec } from './pipelineFixtures.js';
+import { DIGEST_A, NS, REPO, modelDeployment, pipelineMd, pipelineSpec } from './pipelineFixtures.js';
 import {
   FakeRegistry,
   apiError,
@@ -39,8 +40,11 @@ export const KEY = 'ml/churn';
 export const INTERVAL_MS = 60_000;
 export const START = Date.parse('2025-01-01T00:00:00.000Z');
 export const FIELD_MANAGER = 'test-operator';
-/** The image tag of the registry's default answer: v{version}-{runIdShort} of version 3, run-3. */
-export const TAG = 'v3-run-3';
+/** The build hash of the default pipeline spec's build. */
+export const BUILD_HASH = imageBuildHash(pipelineMd().spec.build!);
+/** The image tag of the registry's default answer: v{version}-{runIdShort}-{buildHash} of
+ * version 3, run-3 and the default build. */
+export const TAG = `v3-run-3-${BUILD_HASH}`;
 export const REF_A = `${REPO}@${DIGEST_A}`;
 
 export interface HarnessOptions {

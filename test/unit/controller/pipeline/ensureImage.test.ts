@@ -5,7 +5,7 @@ import { RETRY_ANNOTATION } from '../../../../src/api/v1alpha1/modelDeployment.j
 import { EcrError } from '../../../../src/clients/ecr.js';
 import { ConditionType } from '../../../../src/api/v1alpha1/conditions.js';
 import { DIGEST_A, DIGEST_B, REPO } from '../../helpers/pipelineFixtures.js';
-import { REF_A, TAG, setupReconciler } from '../../helpers/reconcilerHarness.js';
+import { BUILD_HASH, REF_A, TAG, setupReconciler } from '../../helpers/reconcilerHarness.js';
 import { cond, message } from '../../helpers/reconcilerFakes.js';
 
 const { ImageBuilt: IMAGE_BUILT } = ConditionType;
@@ -19,7 +19,14 @@ describe('reconciler pipeline: happy path, one reconcile at a time', () => {
     expect(t.kaniko.starts).toEqual([]);
     expect(t.kaniko.observed).toEqual([]);
     const s = t.status();
-    expect(s.image).toEqual({ ref: REF_A, tag: TAG, digest: DIGEST_A, builtFor: '3', reused: true });
+    expect(s.image).toEqual({
+      ref: REF_A,
+      tag: TAG,
+      digest: DIGEST_A,
+      builtFor: '3',
+      buildHash: BUILD_HASH,
+      reused: true,
+    });
     expect(s.build).toBeUndefined();
     expect(cond(s, IMAGE_BUILT)).toEqual({ status: 'True', reason: 'ImageReused' });
     expect(t.eventReasons()).toContain('ImageReused');
@@ -56,7 +63,13 @@ describe('reconciler pipeline: happy path, one reconcile at a time', () => {
     t.ecr.push(TAG, DIGEST_A);
     await t.reconcile();
     expect(t.kaniko.starts).toHaveLength(1);
-    expect(t.status().image).toEqual({ ref: REF_A, tag: TAG, digest: DIGEST_A, builtFor: '3' });
+    expect(t.status().image).toEqual({
+      ref: REF_A,
+      tag: TAG,
+      digest: DIGEST_A,
+      builtFor: '3',
+      buildHash: BUILD_HASH,
+    });
     expect(t.apps.patches).toHaveLength(1);
   });
 

@@ -5,7 +5,14 @@ import type { V1Job } from '@kubernetes/client-node';
 import { ConditionType } from '../../../../src/api/v1alpha1/conditions.js';
 import { OLD_IMAGE } from '../../helpers/fakeDeployments.js';
 import { DIGEST_A, REPO } from '../../helpers/pipelineFixtures.js';
-import { FIELD_MANAGER, REF_A, START, TAG, setupReconciler } from '../../helpers/reconcilerHarness.js';
+import {
+  BUILD_HASH,
+  FIELD_MANAGER,
+  REF_A,
+  START,
+  TAG,
+  setupReconciler,
+} from '../../helpers/reconcilerHarness.js';
 import { cond, message } from '../../helpers/reconcilerFakes.js';
 
 const { Deployed: DEPLOYED, ImageBuilt: IMAGE_BUILT, TestsPassed: TESTS_PASSED } = ConditionType;
@@ -60,7 +67,7 @@ describe('reconciler pipeline: happy path, one reconcile at a time', () => {
     result = await t.reconcile();
     expect(result).toEqual({ requeueAfterMs: 2000 });
     s = t.status();
-    expect(s.image).toEqual({ ref: REF_A, tag: TAG, digest: DIGEST_A, builtFor: '3' });
+    expect(s.image).toEqual({ ref: REF_A, tag: TAG, digest: DIGEST_A, builtFor: '3', buildHash: BUILD_HASH });
     expect(cond(s, IMAGE_BUILT)).toEqual({ status: 'True', reason: 'Built' });
     expect(t.apps.patches).toHaveLength(1);
     expect(t.apps.patches[0]).toEqual({

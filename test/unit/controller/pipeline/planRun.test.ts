@@ -3,7 +3,13 @@
 import { describe, expect, it } from '@jest/globals';
 import { RETRY_ANNOTATION, type ModelDeployment } from '../../../../src/api/v1alpha1/modelDeployment.js';
 import { ConditionType } from '../../../../src/api/v1alpha1/conditions.js';
-import { INTERVAL_MS, START, setupReconciler, type Harness } from '../../helpers/reconcilerHarness.js';
+import {
+  BUILD_HASH,
+  INTERVAL_MS,
+  START,
+  setupReconciler,
+  type Harness,
+} from '../../helpers/reconcilerHarness.js';
 import { cond, message, version } from '../../helpers/reconcilerFakes.js';
 
 const { ImageBuilt: IMAGE_BUILT } = ConditionType;
@@ -125,7 +131,7 @@ describe('reconciler pipeline: failed runs are not repeated', () => {
     await t.reconcile();
 
     expect(t.kaniko.starts).toHaveLength(2);
-    expect(t.kaniko.starts[1]).toMatchObject({ model: { version: '4' }, tag: 'v4-run-4' });
+    expect(t.kaniko.starts[1]).toMatchObject({ model: { version: '4' }, tag: `v4-run-4-${BUILD_HASH}` });
     const s = t.status();
     expect(s.currentRun).toMatchObject({ version: '4' });
     expect(s.currentRun?.result).toBeUndefined();

@@ -1,8 +1,12 @@
 // nextBuildAction and judgeBuild: what ensureImage does next, and what an observed build means.
 import { describe, expect, it } from '@jest/globals';
+import type { Run } from '../../../../src/api/v1alpha1/pipeline.js';
 import type { BuildState } from '../../../../src/builders/builder.js';
 import {
   judgeBuild,
+  judgeExistingTag,
+  type ExistingTagInput,
+  type ExistingTagVerdict,
   needsEcrDigest,
   nextBuildAction,
   type BuildAction,
@@ -112,5 +116,75 @@ describe('judgeBuild', () => {
       { phase: 'Succeeded', digest: DIGEST_A },
     ];
     expect(phases.map(needsEcrDigest)).toEqual([true, false, false, true]);
+  });
+});
+
+describe('judgeExistingTag', () => {
+  const run = (extra: Partial<Run>): Run => ({ version: '2', specHash: 's', startedAt: STARTED, ...extra });
+  const own = { name: 'churn-build-v3-abc', startedAt: STARTED };
+  const tagInput = (extra: Partial<ExistingTagInput> = {}): ExistingTagInput => ({
+    digest: DIGEST_A,
+    buildHash: 'hash-new',
+    tagHasBuildHash: true,
+    history: [],
+    ownBuild: undefined,
+    tag: 'v3-custom',
+    ...extra,
+  });
+  const deployedA = (buildHash?: string) =>
+    run({ image: `${REPO}@${DIGEST_A}`, ...(buildHash ? { buildHash } : {}) });
+  const table: [string, ExistingTagInput, ExistingTagVerdict['kind']][] = [
+    ['pushed by someone else: reuse', tagInput(), 'reuse'],
+    [
+      'our own build Job pushed it, nothing deployed it before: a build',
+      tagInput({ ownBuild: own }),
+      'ownBuild',
+    ],
+    [
+      'our build Job of an earlier run (a rollback): reuse',
+      tagInput({ ownBuild: own, history: [deployedA('hash-new')] }),
+      'reuse',
+    ],
+    [
+      'template without {buildHash}, history built the digest from another hash: refuse',
+      tagInput({ tagHasBuildHash: false, history: [deployedA('hash-old')] }),
+      'refuse',
+    ],
+    [
+      'template without {buildHash}, same hash: reuse',
+      tagInput({ tagHasBuildHash: false, history: [deployedA('hash-new')] }),
+      'reuse',
+    ],
+    [
+      'template without {buildHash}, the hash not recorded (older operator): reuse',
+      tagInput({ tagHasBuildHash: false, history: [deployedA()] }),
+      'reuse',
+    ],
+    [
+      'template without {buildHash}, another digest built from another hash: not this tag',
+      tagInput({ tagHasBuildHash: false, history: [run({ image: `${REPO}@${DIGEST_B}`, buildHash: 'x' })] }),
+      'reuse',
+    ],
+    [
+      'the hash in the tag: history cannot contradict it',
+      tagInput({ history: [deployedA('hash-old')] }),
+      'reuse',
+    ],
+  ];
+  it.each(table)('%s', (_name, given, kind) => {
+    expect(judgeExistingTag(given).kind).toBe(kind);
+  });
+
+  it('a refusal says which build hashes differ and what to do', () => {
+    const verdict = judgeExistingTag(tagInput({ tagHasBuildHash: false, history: [deployedA('hash-old')] }));
+    expect(verdict).toEqual({
+      kind: 'refuse',
+      reason: 'TagBuiltFromOtherSpec',
+      message: expect.stringMatching(/hash-old.*hash-new.*add \{buildHash\} to spec\.image\.tagTemplate/),
+    });
+  });
+
+  it('its own build carries the Job name and start', () => {
+    expect(judgeExistingTag(tagInput({ ownBuild: own }))).toEqual({ kind: 'ownBuild', ...own });
   });
 });

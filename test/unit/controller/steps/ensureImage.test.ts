@@ -8,16 +8,16 @@ import { ensureImage } from '../../../../src/controller/steps/ensureImage.js';
 import { planRun } from '../../../../src/controller/steps/planRun.js';
 import { findCondition } from '../../../../src/runtime/conditions.js';
 import { DIGEST_A, DIGEST_B, REPO, resolvedModel } from '../../helpers/pipelineFixtures.js';
-import { setupReconciler } from '../../helpers/reconcilerHarness.js';
+import { BUILD_HASH, setupReconciler } from '../../helpers/reconcilerHarness.js';
 
-const TAG = 'v3-abcdef0'; // v{version}-{runIdShort} of resolvedModel()
+const TAG = `v3-abcdef0-${BUILD_HASH}`; // v{version}-{runIdShort}-{buildHash} of resolvedModel()
 
 /** A context whose run is planned, with `before` applied to the fakes (ECR, the build). */
 async function given(before: { inEcr?: string; build?: BuildState; spec?: Record<string, unknown> } = {}) {
   const t = setupReconciler(before.spec ? { spec: before.spec } : {});
   if (before.inEcr) t.ecr.push(TAG, before.inEcr);
   const ctx = t.stepContext();
-  const planned = planRun(ctx, resolvedModel());
+  const planned = await planRun(ctx, resolvedModel());
   if (planned.kind !== 'next') throw new Error('no plan');
   if (before.build) {
     await ensureImage(ctx, planned.value); // starts the build
@@ -108,6 +108,39 @@ describe('ensureImage', () => {
     expect(await ensureImage(ctx, plan)).toEqual({ kind: 'next', value: { ref: `${REPO}@${DIGEST_A}` } });
     expect(t.ecr.calls).toEqual([]);
     expect(t.kaniko.starts).toEqual([]);
+  });
+
+  it('the tag is in ECR because our own build Job pushed it before a crash lost status.build: a build', async () => {
+    const { t, ctx, plan } = await given();
+    t.ecr.push(TAG, DIGEST_A);
+    t.kaniko.own = { name: 'churn-build-v3-own', startedAt: '2025-01-01T00:00:00.000Z' };
+    t.kaniko.states.set('churn-build-v3-own', { phase: 'Succeeded', digest: DIGEST_A });
+    expect(await ensureImage(ctx, plan)).toEqual({ kind: 'next', value: { ref: `${REPO}@${DIGEST_A}` } });
+    expect(imageBuilt(ctx)).toEqual(['True', 'Built']);
+    expect(ctx.status.image?.reused).toBeUndefined();
+    expect(ctx.status.build).toMatchObject({ name: 'churn-build-v3-own', version: '3' });
+    expect(t.kaniko.starts).toEqual([]);
+  });
+
+  it('a custom template without {buildHash}: a tag history built from another build hash is refused', async () => {
+    const spec = { image: { repository: REPO, tagTemplate: 'v{version}-custom' } };
+    const { t, ctx, plan } = await given({ spec });
+    t.ecr.push('v3-custom', DIGEST_A);
+    ctx.status.history = [
+      { version: '3', specHash: 'old', startedAt: 'x', image: `${REPO}@${DIGEST_A}`, buildHash: 'other' },
+    ];
+    await expect(ensureImage(ctx, plan)).rejects.toThrow(/add \{buildHash\} to spec.image.tagTemplate/);
+    expect(imageBuilt(ctx)).toEqual(['False', 'TagBuiltFromOtherSpec']);
+    expect(t.kaniko.starts).toEqual([]);
+  });
+
+  it('the ImageBuilt message says which rule keeps a changed build spec from reusing an image', async () => {
+    const { t, ctx, plan } = await given();
+    t.ecr.push(TAG, DIGEST_A);
+    await ensureImage(ctx, plan);
+    expect(findCondition(ctx.status.conditions, ConditionType.ImageBuilt)?.message).toContain(
+      `the tag carries build hash ${BUILD_HASH}`,
+    );
   });
 
   it('builder none: no image, the container keeps its own', async () => {

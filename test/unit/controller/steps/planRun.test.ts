@@ -65,9 +65,9 @@ describe('planRun', () => {
       0,
       ['DeploymentStarted'],
     ],
-  ] as const)('%s', (_name, run, annotations, kind, result, filed, events) => {
+  ] as const)('%s', async (_name, run, annotations, kind, result, filed, events) => {
     const ctx = given(run, annotations);
-    const out = planRun(ctx, model);
+    const out = await planRun(ctx, model);
     expect(out.kind).toBe(kind);
     expect(ctx.status.currentRun?.result).toBe(result);
     expect(ctx.status.history?.length ?? 0).toBe(filed);
@@ -79,22 +79,22 @@ describe('planRun', () => {
       expect(out.value).toMatchObject({ model, run: ctx.status.currentRun, test: ctx.spec.test });
   });
 
-  it('a superseded run is filed with its result', () => {
+  it('a superseded run is filed with its result', async () => {
     const ctx = given({ version: '2' });
-    planRun(ctx, model);
+    await planRun(ctx, model);
     expect(ctx.status.history?.[0]).toMatchObject({ version: '2', result: 'Superseded' });
     expect(ctx.status.currentRun).toMatchObject({ version: '3', startedAt: ctx.now.toISOString() });
   });
 
-  it('a failed run without a retry stalls with its reason, changing nothing', () => {
+  it('a failed run without a retry stalls with its reason, changing nothing', async () => {
     const ctx = given({ result: 'Failed', reason: 'TestsFailed', message: 'tests failed' });
     const before = structuredClone(ctx.status);
-    expect(() => planRun(ctx, model)).toThrow(RunFailed);
+    await expect(planRun(ctx, model)).rejects.toThrow(RunFailed);
     expect(ctx.status).toEqual(before);
   });
 
-  it('hands later steps the narrowed build: kaniko with its context and image settings', () => {
-    const out = planRun(given(undefined), model);
+  it('hands later steps the narrowed build: kaniko with its context and image settings', async () => {
+    const out = await planRun(given(undefined), model);
     expect(out.kind === 'next' && out.value.images).toMatchObject({
       builder: 'kaniko',
       build: { builder: 'kaniko', context: expect.any(String) },
@@ -102,9 +102,9 @@ describe('planRun', () => {
     });
   });
 
-  it('a resolve-only spec (no deployment) is done at once', () => {
+  it('a resolve-only spec (no deployment) is done at once', async () => {
     const ctx = given(undefined);
     delete ctx.spec.deployment;
-    expect(planRun(ctx, model)).toEqual({ kind: 'done' });
+    expect(await planRun(ctx, model)).toEqual({ kind: 'done' });
   });
 });
