@@ -3,7 +3,14 @@
 // digest comes back in the container's termination message (--digest-file=/dev/termination-log).
 import type { BatchV1Api, CoreV1Api, V1Job, V1Pod } from '@kubernetes/client-node';
 import { buildJobName } from '../children/names.js';
-import { failedCondition, jobPods, jobState, terminatedContainers, type JobState } from '../runtime/jobs.js';
+import {
+  deleteJob,
+  failedCondition,
+  jobPods,
+  jobState,
+  terminatedContainers,
+  type JobState,
+} from '../runtime/jobs.js';
 import { isConflict, isNotFound } from '../runtime/kubeErrors.js';
 import { Reason } from '../api/v1alpha1/conditions.js';
 import type { KanikoBuildSpec } from '../api/v1alpha1/pipeline.js';
@@ -64,20 +71,6 @@ export class KanikoBuilder implements Builder<KanikoBuildSpec> {
 
   async cancel({ namespace }: CancelTarget, name: string): Promise<void> {
     await deleteJob(this.batch, namespace, name);
-  }
-}
-
-/** Deletes a Job and, in the background, its Pods (the kubelet stops their containers); a Job
- * that is already gone is fine. */
-export async function deleteJob(
-  batch: Pick<BatchV1Api, 'deleteNamespacedJob'>,
-  namespace: string,
-  name: string,
-): Promise<void> {
-  try {
-    await batch.deleteNamespacedJob({ namespace, name, propagationPolicy: 'Background' });
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
   }
 }
 

@@ -7,7 +7,6 @@ import type { ModelDeploymentSpec, ResolvedModel } from '../api/v1alpha1/modelDe
 import type { Run } from '../api/v1alpha1/pipeline.js';
 import type { CancelTarget } from '../builders/builder.js';
 import { BUILD_COMPONENT } from '../builders/kanikoJob.js';
-import { deleteJob } from '../builders/kaniko.js';
 import {
   LABEL_COMPONENT,
   LABEL_INSTANCE,
@@ -17,7 +16,7 @@ import {
 } from '../children/names.js';
 import { removeCondition } from '../runtime/conditions.js';
 import { Stalling } from '../runtime/errors.js';
-import { jobState } from '../runtime/jobs.js';
+import { deleteJob, jobState } from '../runtime/jobs.js';
 import type { ReconcileContext } from './context.js';
 
 /** The conditions of a run's steps: a new run starts without them. */

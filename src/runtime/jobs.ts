@@ -1,12 +1,14 @@
-// Reading batch/v1 Jobs the way the Job controller reports them: shared by the build and test
+// Reading (and deleting) batch/v1 Jobs the way the Job controller reports them: shared by the build and test
 // steps, which both run one Job and judge it by its conditions and its Pods' termination messages.
 import type {
+  BatchV1Api,
   CoreV1Api,
   V1ContainerStateTerminated,
   V1Job,
   V1JobCondition,
   V1Pod,
 } from '@kubernetes/client-node';
+import { isNotFound } from './kubeErrors.js';
 
 export type JobState = 'Running' | 'Complete' | 'Failed';
 
@@ -42,4 +44,18 @@ export function terminatedContainers(pods: V1Pod[], container?: string): V1Conta
     .filter((c) => container === undefined || c.name === container)
     .map((c) => c.state?.terminated)
     .filter((t) => t !== undefined);
+}
+
+/** Deletes a Job and, in the background, its Pods (the kubelet stops their containers); a Job
+ * already gone is fine. */
+export async function deleteJob(
+  batch: Pick<BatchV1Api, 'deleteNamespacedJob'>,
+  namespace: string,
+  name: string,
+): Promise<void> {
+  try {
+    await batch.deleteNamespacedJob({ namespace, name, propagationPolicy: 'Background' });
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
 }

@@ -82,3 +82,41 @@ export async function createCodeBuildProject(name: string): Promise<void> {
     }),
   );
 }
+
+// moto's request recorder (/moto-api/recorder): what the operator really sent to AWS, for calls
+// whose effect moto does not show (BatchGetBuilds reports every build SUCCEEDED, even a stopped one).
+const recorder = async (action: string): Promise<string> => {
+  const res = await fetch(`${bed.motoUrl}/moto-api/recorder/${action}`, {
+    method: action === 'download-recording' ? 'GET' : 'POST',
+  });
+  if (!res.ok) throw new Error(`moto recorder ${action}: ${res.status}`);
+  return res.text();
+};
+
+/** Starts recording the requests moto receives, from an empty record. */
+export async function startMotoRecording(): Promise<void> {
+  await recorder('reset-recording');
+  await recorder('start-recording');
+}
+
+export async function stopMotoRecording(): Promise<void> {
+  await recorder('stop-recording');
+}
+
+/** The JSON bodies of the recorded requests for one AWS JSON-protocol operation, e.g.
+ * `CodeBuild_20161006.StopBuild`. */
+export async function recordedCalls(target: string): Promise<Record<string, unknown>[]> {
+  const lines = (await recorder('download-recording')).split('\n').filter(Boolean);
+  return lines
+    .map((l) => JSON.parse(l) as { headers: Record<string, string>; body: string; body_encoded: boolean })
+    .filter((e) =>
+      Object.entries(e.headers).some(([k, v]) => k.toLowerCase() === 'x-amz-target' && v === target),
+    )
+    .map(
+      (e) =>
+        JSON.parse(e.body_encoded ? Buffer.from(e.body, 'base64').toString('utf8') : e.body) as Record<
+          string,
+          unknown
+        >,
+    );
+}

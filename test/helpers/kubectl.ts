@@ -52,3 +52,15 @@ export async function deleteNamespace(name: string): Promise<void> {
     await kubectl(['-n', name, 'patch', md, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
   await kubectl(['delete', 'namespace', name, '--wait=false']);
 }
+
+/** Creates or updates a Secret from plain-text values. */
+export async function applySecret(
+  namespace: string,
+  name: string,
+  data: Record<string, string>,
+): Promise<void> {
+  await kubectlOk(
+    ['apply', '-f', '-'],
+    JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace }, stringData: data }),
+  );
+}

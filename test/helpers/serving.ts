@@ -13,43 +13,56 @@ export interface ServingOptions {
 // The bed's node offers 32 CPUs: two 12-CPU Pods fit, a third (the rollout's surge Pod) does not.
 const BIG_POD = { requests: { cpu: '12' } };
 
+/** The serving Deployment as the tests write it: a sidecar and the `api` container. */
+export function servingDeploymentManifest(
+  namespace: string,
+  name: string,
+  o: ServingOptions & {
+    /** Labels on the Deployment besides `app`. */
+    extraLabels?: Record<string, string>;
+    /** The api container's fields besides its name (replaces image, env and resources). */
+    api?: Record<string, unknown>;
+  } = {},
+) {
+  const labels = { app: name };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace, labels: { ...labels, ...o.extraLabels } },
+    spec: {
+      replicas: o.replicas ?? 2,
+      progressDeadlineSeconds: o.progressDeadlineSeconds ?? 600,
+      ...(o.blockRollout
+        ? { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } } }
+        : {}),
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels },
+        spec: {
+          terminationGracePeriodSeconds: 0,
+          containers: [
+            { name: 'sidecar', image: 'registry.example/sidecar:1' },
+            {
+              name: 'api',
+              ...(o.api ?? {
+                image: o.image ?? 'registry.example/api:bootstrap',
+                env: [{ name: 'KEEP_ME', value: 'yes' }],
+                ...(o.blockRollout ? { resources: BIG_POD } : {}),
+              }),
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
 export async function createServingDeployment(
   namespace: string,
   name: string,
   o: ServingOptions = {},
 ): Promise<void> {
-  const labels = { app: name };
-  await kubectlOk(
-    ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name, namespace, labels },
-      spec: {
-        replicas: o.replicas ?? 2,
-        progressDeadlineSeconds: o.progressDeadlineSeconds ?? 600,
-        ...(o.blockRollout
-          ? { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } } }
-          : {}),
-        selector: { matchLabels: labels },
-        template: {
-          metadata: { labels },
-          spec: {
-            terminationGracePeriodSeconds: 0,
-            containers: [
-              { name: 'sidecar', image: 'registry.example/sidecar:1' },
-              {
-                name: 'api',
-                image: o.image ?? 'registry.example/api:bootstrap',
-                env: [{ name: 'KEEP_ME', value: 'yes' }],
-                ...(o.blockRollout ? { resources: BIG_POD } : {}),
-              },
-            ],
-          },
-        },
-      },
-    }),
-  );
+  await kubectlOk(['apply', '-f', '-'], JSON.stringify(servingDeploymentManifest(namespace, name, o)));
   await kubectlOk(['-n', namespace, 'rollout', 'status', `deployment/${name}`, '--timeout=60s']);
 }
 

@@ -2,7 +2,7 @@
 // against a server that checks it, and bad Secrets that stall without leaking what they hold.
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { once } from 'node:events';
-import { kubectlOk } from '../helpers/kubectl.js';
+import { applySecret as applyNamespacedSecret } from '../helpers/kubectl.js';
 import { MlflowAdmin } from '../helpers/mlflowAdmin.js';
 import { MlflowServer, freePort } from '../helpers/mlflowServer.js';
 import { applyMd, condition, eventsFor, getMd, isStalled, waitForMd } from '../helpers/modelDeployments.js';
@@ -11,17 +11,7 @@ import { operatorInNamespace } from '../helpers/operatorInNamespace.js';
 const admin = { username: 'admin', password: 'an-admin-password-4-tests' };
 const env = operatorInNamespace('creds');
 
-async function applySecret(name: string, data: Record<string, string>): Promise<void> {
-  await kubectlOk(
-    ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name, namespace: env.ns },
-      stringData: data,
-    }),
-  );
-}
+const applySecret = (name: string, data: Record<string, string>) => applyNamespacedSecret(env.ns, name, data);
 
 /** Everything a user can read about the object: no secret value may appear in it. */
 async function visibleText(name: string): Promise<string> {

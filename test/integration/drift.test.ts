@@ -15,7 +15,7 @@ import {
   type MdObject,
 } from '../helpers/modelDeployments.js';
 import { operatorInNamespace } from '../helpers/operatorInNamespace.js';
-import { createServingDeployment, getDeployment } from '../helpers/serving.js';
+import { createServingDeployment, getDeployment, servingDeploymentManifest } from '../helpers/serving.js';
 import { waitFor } from '../helpers/wait.js';
 
 const env = operatorInNamespace('drift');
@@ -117,33 +117,14 @@ test('env drift of an operator-managed variable is healed too, and named', async
  * `container` is what the repository holds for the api container: with Argo CD's
  * RespectIgnoreDifferences the live image and env are kept, without it git's win. */
 async function gitopsApply(deployment: string, replicas: number, container: Record<string, unknown>) {
-  const labels = { app: deployment };
+  const manifest = servingDeploymentManifest(env.ns, deployment, {
+    replicas,
+    extraLabels: { 'gitops/revision': String(replicas) },
+    api: container,
+  });
   await kubectlOk(
     ['apply', '--server-side', '--field-manager=gitops', '--force-conflicts', '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: {
-        name: deployment,
-        namespace: env.ns,
-        labels: { ...labels, 'gitops/revision': String(replicas) },
-      },
-      spec: {
-        replicas,
-        progressDeadlineSeconds: 600,
-        selector: { matchLabels: labels },
-        template: {
-          metadata: { labels },
-          spec: {
-            terminationGracePeriodSeconds: 0,
-            containers: [
-              { name: 'sidecar', image: 'registry.example/sidecar:1' },
-              { name: 'api', ...container },
-            ],
-          },
-        },
-      },
-    }),
+    JSON.stringify(manifest),
   );
 }
 

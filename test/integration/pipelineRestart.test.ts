@@ -25,6 +25,8 @@ afterAll(async () => {
 });
 
 async function startOperator(): Promise<void> {
+  // A test that failed before its last kill must not leave its process running (jest would wait).
+  await operator?.stop('SIGKILL');
   operator = new OperatorProcess({ WATCH_NAMESPACES: ns });
   await operator.start();
 }

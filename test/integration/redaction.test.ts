@@ -2,7 +2,7 @@
 // must not get the credentials copied into status, Events or the operator's logs.
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
-import { kubectlOk } from '../helpers/kubectl.js';
+import { applySecret } from '../helpers/kubectl.js';
 import { applyMd, condition, eventsFor, getMd, waitForMd } from '../helpers/modelDeployments.js';
 import { operatorInNamespace } from '../helpers/operatorInNamespace.js';
 
@@ -45,15 +45,7 @@ beforeAll(async () => {
     ['echo-basic', basic],
     ['echo-token', { token }],
   ] as const) {
-    await kubectlOk(
-      ['apply', '-f', '-'],
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name, namespace: env.ns },
-        stringData: data,
-      }),
-    );
+    await applySecret(env.ns, name, data);
   }
 });
 afterAll(() => server?.close());

@@ -2,7 +2,13 @@
 // unfinished build Job and test Job stopped and deleted, so an old build never races the new one
 // and an old test never keeps probing the service.
 import { bed } from '../helpers/bed.js';
-import { registryHost } from '../helpers/aws.js';
+import {
+  createCodeBuildProject,
+  recordedCalls,
+  registryHost,
+  startMotoRecording,
+  stopMotoRecording,
+} from '../helpers/aws.js';
 import { kubectl } from '../helpers/kubectl.js';
 import { MlflowAdmin } from '../helpers/mlflowAdmin.js';
 import {
@@ -86,4 +92,45 @@ test('a new version mid-test deletes the old test Job', async () => {
     [v2, 'Succeeded'],
     [v1, 'Superseded'],
   ]);
+});
+
+test("a spec change while a CodeBuild build runs stops that build (StopBuild, seen in moto's request record)", async () => {
+  const { name } = await mlflow().createChampion('sup-cb');
+  const project = `sup-cb-${unique()}`;
+  await createCodeBuildProject(project);
+  await createServingDeployment(env.ns, 'api-cb');
+  await startMotoRecording();
+  try {
+    const first = spec(name, 'cb', { FLAVOR: 'a' }, {});
+    const codebuild = { ...first.build, builder: 'codebuild', codebuild: { projectName: project } };
+    await applyMd(env.ns, 'cb', { ...first, build: codebuild });
+    // CodeBuild is polled every 15 s: the edit lands while the first build is still unobserved.
+    const started = await waitForMd(
+      env.ns,
+      'cb',
+      'CodeBuild build started',
+      (m) => m.status?.build?.builder === 'codebuild',
+      30_000,
+    );
+    const oldBuild = started.status?.build?.name;
+    await applyMd(env.ns, 'cb', { ...first, build: { ...codebuild, buildArgs: { FLAVOR: 'b' } } });
+    await waitFor(
+      `StopBuild for ${oldBuild}`,
+      async () => (await recordedCalls('CodeBuild_20161006.StopBuild')).some((b) => b.id === oldBuild),
+      { timeoutMs: 30_000, intervalMs: 500 },
+    );
+    const md = await waitForMd(
+      env.ns,
+      'cb',
+      'a new build started',
+      (m) => m.status?.build?.name !== undefined && m.status.build.name !== oldBuild,
+      30_000,
+    );
+    expect(md.status?.history?.[0]?.result).toBe('Superseded');
+    expect((await eventsFor(env.ns, 'cb')).map((e) => e.message).join('\n')).toContain(
+      `CodeBuild build "${oldBuild}"`,
+    );
+  } finally {
+    await stopMotoRecording();
+  }
 });
