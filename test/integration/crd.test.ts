@@ -1,7 +1,7 @@
 // The generated CRD on a real apiserver: kubectl refuses bad specs with readable messages, and
 // the apiserver agrees with the zod schema on every example of the shared table.
 import { ModelDeploymentSpecStrictSchema } from '../../src/api/v1alpha1/modelDeployment.js';
-import { integerTable, quantityTable } from '../fixtures/formatTables.js';
+import { integerTable, kanikoSpec, quantityTable } from '../fixtures/formatTables.js';
 import { specExamples } from '../fixtures/specExamples.js';
 import { bed } from '../helpers/bed.js';
 import { MlflowAdmin } from '../helpers/mlflowAdmin.js';
@@ -36,13 +36,6 @@ describe('ModelDeployment CRD', () => {
     if (!example.valid) expect(r.stderr).toContain(example.apiserverSays);
   });
 
-  const kanikoSpec = (build: Record<string, unknown>) => ({
-    model: { name: 'm', alias: 'champion' },
-    registry: { trackingUri: 'http://127.0.0.1:1' },
-    image: { repository: '123456789012.dkr.ecr.us-east-1.amazonaws.com/r' },
-    build: { builder: 'kaniko', context: 'git://git.example/r.git', ...build },
-    deployment: { name: 'api', container: 'api' },
-  });
   const accepts = async (spec: Record<string, unknown>) =>
     (await kubectl(['create', '--dry-run=server', '-f', '-'], crd.manifest(ns, 'table', spec))).code === 0;
 

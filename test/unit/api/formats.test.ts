@@ -9,15 +9,8 @@ import {
   RESOURCE_NAME,
 } from '../../../src/api/v1alpha1/formats.js';
 import { ModelDeploymentSpecStrictSchema, nameIssue } from '../../../src/api/v1alpha1/modelDeployment.js';
-import { integerTable, quantityTable } from '../../fixtures/formatTables.js';
+import { integerTable, kanikoSpec, quantityTable } from '../../fixtures/formatTables.js';
 
-const kanikoSpec = (build: Record<string, unknown>) => ({
-  model: { name: 'm', alias: 'champion' },
-  registry: { trackingUri: 'http://127.0.0.1:1' },
-  image: { repository: '123456789012.dkr.ecr.us-east-1.amazonaws.com/r' },
-  build: { builder: 'kaniko', context: 'git://git.example/r.git', ...build },
-  deployment: { name: 'api', container: 'api' },
-});
 const valid = (spec: object) => ModelDeploymentSpecStrictSchema.safeParse(spec).success;
 
 describe('the shared tables (the apiserver gives the same verdicts in test/integration/crd.test.ts)', () => {
