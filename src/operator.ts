@@ -56,8 +56,10 @@ export class Operator {
       path: string,
       list: () => Promise<KubernetesListObject<T>>,
       wakes: (o: T) => string[],
-      labelSelector?: string,
-      ignoreStatusOnlyUpdates = false,
+      {
+        labelSelector,
+        ignoreStatusOnlyUpdates = false,
+      }: { labelSelector?: string | undefined; ignoreStatusOnlyUpdates?: boolean } = {},
     ) => {
       metrics.watchRestarts.inc({ informer: name }, 0); // the series exists from the start
       return new SupervisedInformer<T>({
@@ -91,8 +93,8 @@ export class Operator {
                 })
               : objects.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL }),
           wakeSelf,
-          undefined,
-          true, // our own status writes must not wake the object: the queue's backoff decides
+          // Our own status writes must not wake the object: the queue's backoff decides.
+          { ignoreStatusOnlyUpdates: true },
         ),
       );
       for (const watch of childWatches) {
@@ -102,7 +104,7 @@ export class Operator {
             at(watch.apiPath, watch.plural),
             () => watch.list({ batch, apps }, ns),
             (obj) => watch.wakes(obj, lookup),
-            watch.labelSelector,
+            { labelSelector: watch.labelSelector },
           ),
         );
       }

@@ -3,6 +3,7 @@
 // `userError`; the rest are transient.
 import { CreateRepositoryCommand, DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { ECR_REPOSITORY } from '../api/v1alpha1/pipeline.js';
+import { describeError } from '../runtime/errors.js';
 import { regionalClients, type AwsClientOptions } from './awsClients.js';
 
 export interface RepositoryRef {
@@ -86,7 +87,7 @@ export class EcrRepositories {
   }
 
   private wrap(err: unknown, doing: string): EcrError {
-    const e = err as Error;
-    return new EcrError(`${doing} failed: ${e.name}: ${e.message}`, USER_ERRORS.has(e.name), { cause: err });
+    const { name } = err as Error;
+    return new EcrError(`${doing} failed: ${describeError(err)}`, USER_ERRORS.has(name), { cause: err });
   }
 }

@@ -50,13 +50,14 @@ async function runSteps(ctx: ReconcileContext): Promise<Stop> {
   const planned = await planRun(ctx, model.value);
   if (planned.kind === 'deployed') return keepDeployed(ctx, planned);
   if (planned.kind !== 'next') return planned;
-  const plan = await claimTarget(ctx, planned.value);
-  if (plan.kind !== 'next') return plan;
-  const image = await ensureImage(ctx, plan.value);
+  const plan = planned.value;
+  const claimed = await claimTarget(ctx, plan);
+  if (claimed.kind !== 'next') return claimed;
+  const image = await ensureImage(ctx, plan);
   if (image.kind !== 'next') return image;
-  const rolled = await rollout(ctx, plan.value, image.value);
+  const rolled = await rollout(ctx, plan, image.value, claimed.value);
   if (rolled.kind !== 'next') return rolled;
-  const tested = await runTests(ctx, plan.value, rolled.value);
+  const tested = await runTests(ctx, plan, rolled.value);
   return tested.kind === 'next' ? { kind: 'done' } : tested;
 }
 

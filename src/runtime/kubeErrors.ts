@@ -51,6 +51,10 @@ export function isPatchTestFailure(err: unknown): boolean {
   return !status?.details?.name && !status?.details?.causes?.length;
 }
 
+/** A guarded write lost to a change made since our read: 409 Conflict (resourceVersion), or a
+ * failed JSON patch `test`. Read again and retry; never a verdict on the object itself. */
+export const isStaleWrite = (err: unknown): boolean => isConflict(err) || isPatchTestFailure(err);
+
 /** The apiserver refused an object as invalid (400 Bad Request, 422 Unprocessable): sending it
  * again cannot succeed. A failed JSON patch `test` is not: it says the object moved. */
 export function isInvalidObject(err: unknown): boolean {

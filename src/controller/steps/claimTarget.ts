@@ -8,14 +8,18 @@ import type { ModelDeployment } from '../../api/v1alpha1/modelDeployment.js';
 import type { DeploymentTarget } from '../../api/v1alpha1/pipeline.js';
 import { CLAIM_FINALIZER, claimAnnotation, pointerSegment } from '../../children/names.js';
 import { Stalling, Transient } from '../../runtime/errors.js';
-import { isConflict, isNotFound, isPatchTestFailure, kubeMessageOf } from '../../runtime/kubeErrors.js';
+import { isNotFound, isPatchTestFailure, isStaleWrite, kubeMessageOf } from '../../runtime/kubeErrors.js';
 import { next, type ReconcileContext, type ReconcilerDeps, type StepResult } from '../context.js';
 import { judgeClaim } from '../policies/claim.js';
 import type { RunPlan } from './planRun.js';
 
 /** Step 2b of a run: claim the container before the build. A Deployment (or container) that
- * does not exist yet has nothing to claim: the rollout claims it, or stalls on it. */
-export async function claimTarget(ctx: ReconcileContext, plan: RunPlan): Promise<StepResult<RunPlan>> {
+ * does not exist yet has nothing to claim: the rollout claims it, or stalls on it. Hands on the
+ * Deployment as the claim left it, so a rollout in the same reconcile need not read it again. */
+export async function claimTarget(
+  ctx: ReconcileContext,
+  plan: RunPlan,
+): Promise<StepResult<V1Deployment | undefined>> {
   const { deployment: target } = plan;
   let deployment: V1Deployment;
   try {
@@ -24,14 +28,13 @@ export async function claimTarget(ctx: ReconcileContext, plan: RunPlan): Promise
       name: target.name,
     });
   } catch (err) {
-    if (isNotFound(err)) return next(plan);
+    if (isNotFound(err)) return next(undefined);
     throw err;
   }
   // No such container: nothing to claim; the rollout stalls on it as it always did.
   if (!deployment.spec?.template?.spec?.containers.some((c) => c.name === target.container))
-    return next(plan);
-  await ensureClaim(ctx, target, deployment);
-  return next(plan);
+    return next(undefined);
+  return next(await ensureClaim(ctx, target, deployment));
 }
 
 /** Makes sure the container of `deployment` is claimed by us: stalls if another object holds
@@ -79,7 +82,7 @@ export async function ensureClaim(
     );
   } catch (err) {
     // Someone wrote the Deployment since we read it (perhaps a racing claim): look again.
-    if (isConflict(err) || isPatchTestFailure(err))
+    if (isStaleWrite(err))
       throw new Transient(Reason.DeploymentChanged, `claiming the container: ${kubeMessageOf(err)}`, {
         cause: err,
       });
@@ -106,7 +109,7 @@ async function ensureFinalizer(ctx: ReconcileContext): Promise<void> {
   try {
     updated = await ctx.deps.modelDeployments.patchMetadata(metadata.namespace, metadata.name, ops);
   } catch (err) {
-    if (isConflict(err) || isPatchTestFailure(err))
+    if (isStaleWrite(err))
       throw new Transient(Reason.ReconcileError, `adding the finalizer: ${kubeMessageOf(err)}`, {
         cause: err,
       });

@@ -52,7 +52,7 @@ export async function planRun(
   const { spec, md } = ctx;
   const { deployment, test } = spec;
   if (!deployment) return { kind: 'done' }; // resolve-only ModelDeployment
-  const plan = (run: Run): RunPlan => ({ model, run, images: imagePlan(spec), deployment, test });
+  const plan = (run: Run, images = imagePlan(spec)): RunPlan => ({ model, run, images, deployment, test });
   const retryToken = md.metadata.annotations?.[RETRY_ANNOTATION];
   const specHash = pipelineHash(spec);
   const decision = decideRun({ run: ctx.status.currentRun, version: model.version, specHash, retryToken });
@@ -78,7 +78,7 @@ export async function planRun(
         reason: EventReason.DeploymentStarted,
         message: `Deploying version ${model.version} of "${model.name}"${decision.retry ? ' again (retry requested)' : ''}`,
       });
-      return next(plan(run));
+      return next(plan(run, images));
     }
   }
 }

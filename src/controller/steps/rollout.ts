@@ -7,7 +7,7 @@ import { ConditionType, EventReason, Reason } from '../../api/v1alpha1/condition
 import type { DeploymentTarget } from '../../api/v1alpha1/pipeline.js';
 import { isTrue } from '../../runtime/conditions.js';
 import { Stalling, Transient } from '../../runtime/errors.js';
-import { isConflict, isNotFound, isPatchTestFailure, kubeMessageOf } from '../../runtime/kubeErrors.js';
+import { isNotFound, isStaleWrite, kubeMessageOf } from '../../runtime/kubeErrors.js';
 import { markStep, next, observeStep, wait, type ReconcileContext, type StepResult } from '../context.js';
 import { judgeRollout } from '../policies/judgeRollout.js';
 import { previousImageOf, REVISION_ANNOTATION } from '../policies/previousImage.js';
@@ -30,13 +30,15 @@ export async function rollout(
   ctx: ReconcileContext,
   plan: RunPlan,
   serving: ServingImage,
+  /** The Deployment as claimTarget read (and claimed) it in this reconcile, if it did. */
+  claimed?: V1Deployment,
 ): Promise<StepResult<RolledOut>> {
   ctx.phase = 'Deploying';
   const { status } = ctx;
   const { model, deployment: target } = plan;
   const mark = markStep(ctx, ConditionType.Deployed);
 
-  const deployment = await readServing(ctx, target);
+  const deployment = claimed ?? (await readServing(ctx, target));
 
   const env = servingEnv(target.env, model);
   const change = containerPatch(deployment, { container: target.container, image: serving.ref, env });
@@ -143,8 +145,7 @@ export async function patchContainer(
   } catch (err) {
     // 409, or 422 from a failed `test` op: the Deployment changed under us; read it again.
     // Any other 422 refuses the patched object itself and stalls (reconciler's fromError).
-    if (isConflict(err) || isPatchTestFailure(err))
-      throw new Transient(Reason.DeploymentChanged, kubeMessageOf(err), { cause: err });
+    if (isStaleWrite(err)) throw new Transient(Reason.DeploymentChanged, kubeMessageOf(err), { cause: err });
     throw err;
   }
 }

@@ -64,3 +64,22 @@ export function resolvedModel(extra: Partial<ResolvedModel> = {}): ResolvedModel
     ...extra,
   };
 }
+
+/** The JSON patch the rollout sends for version 3 of Churn to the harness's serving Deployment
+ * (api is its second container, with LOG_LEVEL already set). */
+export function servingPatchOps(image: string): object[] {
+  const path = '/spec/template/spec/containers/1';
+  return [
+    { op: 'test', path: `${path}/name`, value: 'api' },
+    { op: 'replace', path: `${path}/image`, value: image },
+    {
+      op: 'replace',
+      path: `${path}/env`,
+      value: [
+        { name: 'LOG_LEVEL', value: 'info' },
+        { name: 'MODEL_URI', value: 'models:/Churn/3' },
+        { name: 'MODEL_VERSION', value: '3' },
+      ],
+    },
+  ];
+}

@@ -4,7 +4,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { V1Job } from '@kubernetes/client-node';
 import { ConditionType } from '../../../../src/api/v1alpha1/conditions.js';
 import { OLD_IMAGE } from '../../helpers/fakeDeployments.js';
-import { DIGEST_A, REPO } from '../../helpers/pipelineFixtures.js';
+import { DIGEST_A, REPO, servingPatchOps } from '../../helpers/pipelineFixtures.js';
 import {
   BUILD_HASH,
   FIELD_MANAGER,
@@ -73,19 +73,7 @@ describe('reconciler pipeline: happy path, one reconcile at a time', () => {
     expect(t.apps.patches[0]).toEqual({
       name: 'churn-api',
       fieldManager: FIELD_MANAGER,
-      ops: [
-        { op: 'test', path: '/spec/template/spec/containers/1/name', value: 'api' },
-        { op: 'replace', path: '/spec/template/spec/containers/1/image', value: REF_A },
-        {
-          op: 'replace',
-          path: '/spec/template/spec/containers/1/env',
-          value: [
-            { name: 'LOG_LEVEL', value: 'info' },
-            { name: 'MODEL_URI', value: 'models:/Churn/3' },
-            { name: 'MODEL_VERSION', value: '3' },
-          ],
-        },
-      ],
+      ops: servingPatchOps(REF_A),
     });
     expect(t.apps.container('proxy')).toEqual({ name: 'proxy', image: 'envoy:1.30' });
     expect(s.rollout).toEqual({

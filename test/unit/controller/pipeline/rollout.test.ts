@@ -3,7 +3,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { ConditionType } from '../../../../src/api/v1alpha1/conditions.js';
 import { OLD_IMAGE, servingDeployment } from '../../helpers/fakeDeployments.js';
-import { DIGEST_A, NS } from '../../helpers/pipelineFixtures.js';
+import { DIGEST_A, NS, servingPatchOps } from '../../helpers/pipelineFixtures.js';
 import { REF_A, START, TAG, setupReconciler } from '../../helpers/reconcilerHarness.js';
 import { apiError, cond, message, version } from '../../helpers/reconcilerFakes.js';
 
@@ -161,19 +161,7 @@ describe('reconciler pipeline: builder none', () => {
     expect(t.kaniko.starts).toEqual([]);
     expect(t.codebuild.starts).toEqual([]);
     expect(t.apps.patches).toHaveLength(1);
-    expect(t.apps.patches[0]?.ops).toEqual([
-      { op: 'test', path: '/spec/template/spec/containers/1/name', value: 'api' },
-      { op: 'replace', path: '/spec/template/spec/containers/1/image', value: OLD_IMAGE },
-      {
-        op: 'replace',
-        path: '/spec/template/spec/containers/1/env',
-        value: [
-          { name: 'LOG_LEVEL', value: 'info' },
-          { name: 'MODEL_URI', value: 'models:/Churn/3' },
-          { name: 'MODEL_VERSION', value: '3' },
-        ],
-      },
-    ]);
+    expect(t.apps.patches[0]?.ops).toEqual(servingPatchOps(OLD_IMAGE));
     const s = t.status();
     expect(cond(s, IMAGE_BUILT)).toEqual({ status: 'True', reason: 'NoBuild' });
     expect(s.image).toBeUndefined();
