@@ -11,6 +11,7 @@ import {
   terminatedContainers,
   type JobState,
 } from '../runtime/jobs.js';
+import { withLogTail } from '../runtime/errors.js';
 import { isConflict, isNotFound } from '../runtime/kubeErrors.js';
 import { Reason } from '../api/v1alpha1/conditions.js';
 import type { KanikoBuildSpec } from '../api/v1alpha1/pipeline.js';
@@ -92,11 +93,11 @@ export function buildOutcome(
     };
   }
   const condition = failedCondition(job);
-  const log = terminated.find((t) => t.exitCode !== 0)?.message?.trim();
-  const why = [condition?.reason, condition?.message, log].filter(Boolean).join(': ');
+  const log = terminated.find((t) => t.exitCode !== 0)?.message;
+  const why = [condition?.reason, condition?.message].filter(Boolean).join(': ');
   return {
     phase: 'Failed',
     reason: Reason.BuildFailed,
-    message: `build Job "${name}" failed${why ? `: ${why}` : ''}`.slice(0, 1024),
+    message: withLogTail(`build Job "${name}" failed${why ? `: ${why}` : ''}`, log),
   };
 }

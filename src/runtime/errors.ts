@@ -47,6 +47,16 @@ export function boundMessage(text: string, max = MAX_MESSAGE_LENGTH): string {
   return text.length <= max ? text : `${text.slice(0, max - 1).trimEnd()}…`;
 }
 
+/** `head`, then as much of the end of `log` as fits in `max`. A failed program says why last
+ * (pytest's summary, Kaniko's error), and a termination message is the tail of its log, so the
+ * end is the part a reader needs. */
+export function withLogTail(head: string, log: string | undefined, max = MAX_MESSAGE_LENGTH): string {
+  const text = log?.trim();
+  const room = max - head.length - 2;
+  if (!text || room < 80) return boundMessage(head, max);
+  return `${head}: ${text.length <= room ? text : `…${text.slice(text.length - room + 1).trimStart()}`}`;
+}
+
 // Node and undici error codes in words: the code alone says little to a reader.
 const NETWORK_WORDS: Record<string, string> = {
   ECONNREFUSED: 'connection refused',

@@ -42,16 +42,15 @@ EOF
   mv "$BED_BIN/etcd.tmp" "$BED_BIN/etcd"
 }
 
-build_k8s() {
-  local want="kube-apiserver kube-controller-manager kube-scheduler kubectl" missing="" b
-  for b in $want; do [ -x "$BED_BIN/$b" ] || missing="$missing $b"; done
-  [ -z "$missing" ] && return 0
-  log "building$missing v$K8S_VERSION"
-  local d="$BED_CACHE/src/k8s-$K8S_VERSION" upstream staging minor ld p tmp pkgs=()
-  mkdir -p "$d"
+# Every binary of k8s.io/kubernetes the bed runs: the control plane, kubectl, and the real
+# node's kubelet and kube-proxy (test/bed/node/).
+K8S_CMDS="kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy"
+
+# k8s_module: writes the local module that builds them (once per version).
+k8s_module() {
+  local d=$1 upstream staging b
   upstream="$(mod_field "k8s.io/kubernetes@v$K8S_VERSION" GoMod)"
   staging="v0.${K8S_VERSION#1.}"
-  minor="$(echo "$K8S_VERSION" | cut -d. -f2)"
   # k8s.io/kubernetes requires its staging modules at v0.0.0 and replaces them with local
   # paths; a consumer must replace each with its published tag. Generate the list from
   # upstream's go.mod so it follows the version.
@@ -71,21 +70,40 @@ build_k8s() {
     echo ")"
     echo
     echo "tool ("
-    for b in $want; do printf '\tk8s.io/kubernetes/cmd/%s\n' "$b"; done
+    for b in $K8S_CMDS; do printf '\tk8s.io/kubernetes/cmd/%s\n' "$b"; done
     echo ")"
-  } >"$d/go.mod"
-  (cd "$d" && go mod tidy)
+  } >"$d/go.mod.new"
+  # A go.mod that changed, or whose tidy was interrupted, is tidied (again).
+  if ! cmp -s "$d/go.mod.new" "$d/go.mod" || [ ! -f "$d/.tidy-done" ]; then
+    rm -f "$d/.tidy-done"
+    mv "$d/go.mod.new" "$d/go.mod"
+    (cd "$d" && go mod tidy) && touch "$d/.tidy-done"
+  fi
+  rm -f "$d/go.mod.new"
+}
+
+# build_k8s OUT CMD...: builds the missing CMDs of k8s.io/kubernetes into OUT.
+build_k8s() {
+  local out=$1 missing="" b d minor ld p tmp pkgs=()
+  shift
+  for b in "$@"; do [ -x "$out/$b" ] || missing="$missing $b"; done
+  [ -z "$missing" ] && return 0
+  log "building$missing v$K8S_VERSION"
+  d="$BED_CACHE/src/k8s-$K8S_VERSION"
+  mkdir -p "$d" "$out"
+  k8s_module "$d"
+  minor="$(echo "$K8S_VERSION" | cut -d. -f2)"
   ld="-s -w"
   for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ld="$ld -X $p.gitVersion=v$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor"
     ld="$ld -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
   done
-  tmp="$BED_BIN/.tmp-k8s"
+  tmp="$out/.tmp-k8s"
   mkdir -p "$tmp"
   for b in $missing; do pkgs+=("k8s.io/kubernetes/cmd/$b"); done
-  # One `go build` for all four so shared packages compile once.
+  # One `go build` for all of them so shared packages compile once.
   (cd "$d" && go build -trimpath -ldflags "$ld" -o "$tmp/" "${pkgs[@]}")
-  for b in $missing; do mv "$tmp/$b" "$BED_BIN/$b"; done
+  for b in $missing; do mv "$tmp/$b" "$out/$b"; done
   rmdir "$tmp"
 }
 
@@ -114,10 +132,65 @@ build_helm() {
   rmdir "$BED_BIN/.tmp-helm"
 }
 
+# The real node's other programs. `go install mod@version` would ask the proxy for the module's
+# version list (deprecation check), which it refuses for some modules, so each is built from a
+# local module that requires the pinned version, as etcd is.
+# build_tool NAME MODULE VERSION PACKAGE [EXTRA_REQUIRES]: builds PACKAGE as $BED_NODE_BIN/NAME.
+build_tool() {
+  local name=$1 module=$2 version=$3 pkg=$4 extra=${5:-} d
+  [ -x "$BED_NODE_BIN/$name" ] && return 0
+  log "building $name ($module v$version)"
+  d="$BED_CACHE/src/$name-$version"
+  mkdir -p "$d" "$BED_NODE_BIN"
+  printf 'module local/%s-bed-build\n\ngo 1.25.0\n\nrequire %s v%s\n%s\ntool %s\n' \
+    "$name" "$module" "$version" "$extra" "$pkg" >"$d/go.mod"
+  (cd "$d" && go mod tidy && go build -trimpath -ldflags "-s -w" -o "$BED_NODE_BIN/$name.tmp" "$pkg")
+  mv "$BED_NODE_BIN/$name.tmp" "$BED_NODE_BIN/$name"
+}
+
+# Cluster DNS: CoreDNS with only the plugins the bed uses (a full build compiles every cloud
+# DNS provider). Its client-go is pinned to the control plane's, whose packages are compiled already.
+build_coredns() {
+  [ -x "$BED_NODE_BIN/coredns" ] && return 0
+  local d="$BED_CACHE/src/coredns-$COREDNS_VERSION" p
+  mkdir -p "$d"
+  {
+    echo "// CoreDNS for the test bed: the kubernetes plugin and what a Corefile around it needs."
+    echo "package main"
+    echo
+    echo "import ("
+    echo '	_ "github.com/coredns/coredns/core/dnsserver"'
+    echo '	"github.com/coredns/coredns/coremain"'
+    for p in bind errors health kubernetes log ready; do
+      printf '\t_ "github.com/coredns/coredns/plugin/%s"\n' "$p"
+    done
+    echo ")"
+    echo
+    echo "func main() {"
+    echo "	coremain.Run()"
+    echo "}"
+  } >"$d/main.go"
+  printf 'module local/coredns-bed-build\n\ngo 1.25.0\n\nrequire (\n\tgithub.com/coredns/coredns v%s\n\tk8s.io/client-go v0.%s\n)\n' \
+    "$COREDNS_VERSION" "${K8S_VERSION#1.}" >"$d/go.mod"
+  log "building coredns v$COREDNS_VERSION"
+  (cd "$d" && go mod tidy && go build -trimpath -ldflags "-s -w" -o "$BED_NODE_BIN/coredns.tmp" .)
+  mv "$BED_NODE_BIN/coredns.tmp" "$BED_NODE_BIN/coredns"
+}
+
+build_node() {
+  build_k8s "$BED_NODE_BIN" kubelet kube-proxy
+  build_tool registry github.com/distribution/distribution/v3 "$REGISTRY_VERSION" \
+    github.com/distribution/distribution/v3/cmd/registry
+  build_tool executor github.com/GoogleContainerTools/kaniko "$KANIKO_VERSION" \
+    github.com/GoogleContainerTools/kaniko/cmd/executor
+  build_coredns
+}
+
 start=$(date +%s)
 build_etcd
-build_k8s
+build_k8s "$BED_BIN" kube-apiserver kube-controller-manager kube-scheduler kubectl
 build_kwok
+[ "${BED_NODE:-1}" = 0 ] || build_node
 if [ "${BED_HELM:-0}" = 1 ]; then
   build_helm
 elif [ ! -x "$BED_BIN/helm" ]; then

@@ -79,6 +79,8 @@ clean_state() {
 
 main() {
   local rest etcd status=0
+  # The real node first, while the apiserver still answers (its Pods are deleted through it).
+  "$bed_here/node/teardown.sh" || status=1
   rest="$(groups other)"
   etcd="$(groups etcd)"
   if [ -z "$rest$etcd" ] && [ -z "$(tagged_pids)" ]; then

@@ -14,7 +14,7 @@ bed_pid_file="$BED_RUN/pids"
 # Everything up.sh creates in $BED_RUN; down.sh removes exactly these (BED_RUN may be a
 # user-chosen directory, so never rm -rf it wholesale).
 # shellcheck disable=SC2034
-bed_run_entries="env pids kubeconfig pki etcd mlflow moto kwok kube seed.json logs"
+bed_run_entries="env pids kubeconfig pki etcd mlflow moto kwok kube seed.json logs node"
 
 bed_log() { printf '[bed] %s\n' "$*" >&2; }
 

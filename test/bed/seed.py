@@ -1,18 +1,33 @@
-"""Seeds the test bed's MLflow server with a registered model for the operator tests.
+"""Seeds the test bed's MLflow server with registered models for the operator tests.
 
 Run with the bed venv's python (up.sh does). Trains a tiny iris classifier and registers it
 twice as $BED_MODEL_NAME (default "iris-clf"): version 1 goes to stage Staging, version 2 to
 stage Production with alias "champion". If the model already has two or more versions nothing
-is changed. Prints a JSON summary on stdout; progress and warnings go to stderr.
+is changed.
+
+Then registers the demo app's health-risk model (examples/health-predict/model) as
+$BED_DEMO_MODEL (default "health-predict"): versions 1 and 2 serve the app (two values of C;
+version 1 has alias "champion"), version 3 is the "broken" variant that loads but fails every
+prediction. If the model already has three or more versions nothing is changed.
+
+Prints a JSON summary on stdout (the demo model under "demo"); progress and warnings go to
+stderr.
 """
 
 import json
 import os
 import sys
+import time
 import warnings
+from pathlib import Path
 
 MODEL_NAME = os.environ.get("BED_MODEL_NAME", "iris-clf")
 EXPERIMENT = "bed-seed"
+DEMO_MODEL = os.environ.get("BED_DEMO_MODEL", "health-predict")
+DEMO_DIR = Path(__file__).resolve().parents[2] / "examples" / "health-predict"
+# (variant, C) of demo versions 1, 2, 3.
+DEMO_VERSIONS = [("good", 1.0), ("good", 0.1), ("broken", 1.0)]
+DEMO_CHAMPION = "1"
 
 
 def train_and_register(mlflow, c_value):
@@ -37,14 +52,14 @@ def train_and_register(mlflow, c_value):
     return str(info.registered_model_version)
 
 
-def summary(client, created):
+def summary(client, created, name=MODEL_NAME, with_variant=False):
     versions = sorted(
-        client.search_model_versions(f"name='{MODEL_NAME}'"), key=lambda v: int(v.version)
+        client.search_model_versions(f"name='{name}'"), key=lambda v: int(v.version)
     )
-    model = client.get_registered_model(MODEL_NAME)
-    versions = [client.get_model_version(MODEL_NAME, v.version) for v in versions]  # with aliases
+    model = client.get_registered_model(name)
+    versions = [client.get_model_version(name, v.version) for v in versions]  # with aliases
     return {
-        "model": MODEL_NAME,
+        "model": name,
         "created_versions": created,
         "aliases": dict(model.aliases or {}),
         "versions": [
@@ -54,10 +69,33 @@ def summary(client, created):
                 "aliases": list(v.aliases or []),
                 "source": v.source,
                 "run_id": v.run_id,
+                **({"variant": (v.tags or {}).get("variant")} if with_variant else {}),
             }
             for v in versions
         ],
     }
+
+
+def seed_demo(client):
+    """Registers the demo model's versions that are missing; returns its summary, where each
+    version also says its variant ("good" or "broken")."""
+    existing = client.search_model_versions(f"name='{DEMO_MODEL}'")
+    created = []
+    if len(existing) < len(DEMO_VERSIONS):
+        sys.path.insert(0, str(DEMO_DIR))
+        from model.train import register_version
+
+        for variant, c_value in DEMO_VERSIONS[len(existing):]:
+            started = time.monotonic()
+            version = register_version(DEMO_MODEL, variant, c_value)["version"]
+            print(
+                f"seed.py: registered {DEMO_MODEL} version {version} ({variant}, C={c_value})"
+                f" in {time.monotonic() - started:.1f}s",
+                file=sys.stderr,
+            )
+            created.append(version)
+        client.set_registered_model_alias(DEMO_MODEL, "champion", DEMO_CHAMPION)
+    return summary(client, created, DEMO_MODEL, with_variant=True)
 
 
 def main():
@@ -81,7 +119,9 @@ def main():
         client.transition_model_version_stage(MODEL_NAME, "1", "Staging")
         client.transition_model_version_stage(MODEL_NAME, "2", "Production")
         client.set_registered_model_alias(MODEL_NAME, "champion", "2")
-    json_out.write(json.dumps(summary(client, created), indent=2) + "\n")
+    result = summary(client, created)
+    result["demo"] = seed_demo(client)
+    json_out.write(json.dumps(result, indent=2) + "\n")
     json_out.close()
 
 

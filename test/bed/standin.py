@@ -12,7 +12,9 @@ It never writes pod status: it sets the annotations testbed.example.com/outcome 
 testbed.example.com/message, and kwok's stages (stages.yaml) hold such pods Running until then and
 finish them from the annotations. So pod status has a single writer, as with a real kubelet.
 
-Usage: python standin.py API_URL PKI_DIR MOTO_URL   (started by up.sh, log on stdout)
+It never touches pods on the bed's real node: those run for real.
+
+Usage: python standin.py API_URL PKI_DIR MOTO_URL REAL_NODE   (started by up.sh, log on stdout)
 """
 
 import hashlib
@@ -33,7 +35,8 @@ SELECTOR = "app.kubernetes.io/component in (image-build,model-test)"
 ECR_HOST = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
 MANIFEST_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
 
-api_url, pki, moto_url = sys.argv[1:4]
+api_url, pki, moto_url, real_node = sys.argv[1:5]
+FIELDS = f"spec.nodeName!={real_node}"
 pods_url = f"{api_url}/api/v1/pods"
 local = threading.local()
 lock = threading.Lock()
@@ -243,7 +246,7 @@ def main():
     ready = False
     while True:
         try:
-            r = api().get(pods_url, params={"labelSelector": SELECTOR}, timeout=10)
+            r = api().get(pods_url, params={"labelSelector": SELECTOR, "fieldSelector": FIELDS}, timeout=10)
             r.raise_for_status()
             listed = r.json()
             rv = listed["metadata"]["resourceVersion"]
@@ -256,7 +259,7 @@ def main():
                 ready = True
             while True:  # the apiserver ends each watch after timeoutSeconds; resume from rv
                 with api().get(pods_url, stream=True, timeout=(5, 330), params={
-                        "labelSelector": SELECTOR, "watch": "1", "resourceVersion": rv,
+                        "labelSelector": SELECTOR, "fieldSelector": FIELDS, "watch": "1", "resourceVersion": rv,
                         "allowWatchBookmarks": "true", "timeoutSeconds": "300"}) as w:
                     w.raise_for_status()
                     for line in w.iter_lines():

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Starts the test bed on 127.0.0.1 (free ports): etcd, kube-apiserver, kube-controller-manager,
 # kube-scheduler, kwok with one fake Node, `mlflow server`, `moto_server` and the stand-in for
-# image-build / model-test pods (standin.py); seeds MLflow and
-# writes $BED_RUN/env (default <repo>/.bed/env). Builds missing binaries / venv first (helm
+# image-build / model-test pods on kwok's node (standin.py), and a real node next to it
+# (node/node.sh: kubelet, containerd, kube-proxy, CoreDNS, an image registry mirrored into
+# moto's ECR); seeds MLflow and writes $BED_RUN/env (default <repo>/.bed/env). Runs as root. Builds missing binaries / venv first (helm
 # only with BED_HELM=1, which with-bed.sh --helm sets: see build.sh).
 # Idempotent: if a bed from $BED_RUN is already up it says so and exits 0. Stop with down.sh.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+# shellcheck source=node/node.sh
+. "$bed_here/node/node.sh"
 
 BED_MODEL_NAME="${BED_MODEL_NAME:-iris-clf}"
 logs="$BED_RUN/logs"
@@ -123,10 +126,10 @@ build() {
 
 # Ask the kernel for distinct free loopback ports (all sockets open at once, so no duplicates).
 alloc_ports() {
-  read -r etcd_port peer_port api_port kcm_port sched_port mlflow_port moto_port < <(
+  read -r etcd_port peer_port api_port kcm_port sched_port mlflow_port moto_port mirror_port dns_ready_port < <(
     "$BED_VENV/bin/python" -c '
 import socket
-socks = [socket.socket() for _ in range(7)]
+socks = [socket.socket() for _ in range(9)]
 for s in socks: s.bind(("127.0.0.1", 0))
 print(*[s.getsockname()[1] for s in socks])')
 }
@@ -148,9 +151,11 @@ make_pki() {
         -extfile "$1.ext" -out "$1.crt" 2>/dev/null
     }
     local common='keyUsage=critical,digitalSignature,keyEncipherment\nbasicConstraints=CA:FALSE\n'
-    sign apiserver "/CN=kube-apiserver" "subjectAltName=DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:127.0.0.1,IP:10.96.0.1\nextendedKeyUsage=serverAuth\n$common"
+    sign apiserver "/CN=kube-apiserver" "subjectAltName=DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:127.0.0.1,IP:$node_host_ip,IP:198.19.0.1\nextendedKeyUsage=serverAuth\n$common"
     # O=system:masters: the admin bypasses RBAC; everything else is still subject to it.
     sign admin "/O=system:masters/CN=bed-admin" "extendedKeyUsage=clientAuth\n$common"
+    # How the apiserver authenticates to the real node's kubelet (logs, exec).
+    sign kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" "extendedKeyUsage=clientAuth\n$common"
     key sa.key
     openssl pkey -in sa.key -pubout -out sa.pub 2>/dev/null
     rm -f ./*.csr ./*.ext ca.srl
@@ -183,7 +188,8 @@ start_services() {
     "$BED_VENV/bin/mlflow" server \
     --backend-store-uri "sqlite:///$BED_RUN/mlflow/mlflow.db" \
     --artifacts-destination "$BED_RUN/mlflow/artifacts" \
-    --host 127.0.0.1 --port "$mlflow_port" --workers 1
+    --host 127.0.0.1 --port "$mlflow_port" --workers 1 \
+    --allowed-hosts "localhost,localhost:*,127.0.0.1,127.0.0.1:*,$node_host_ip:*"
   start moto "$BED_RUN/moto" "$BED_VENV/bin/moto_server" -H 127.0.0.1 -p "$moto_port"
 }
 
@@ -198,17 +204,22 @@ start_etcd() {
 
 start_apiserver() {
   current="kube-apiserver"
-  # ServiceAccount admission off: no token controller runs (as in envtest). TaintNodesByCondition
-  # off: only the node-lifecycle controller (not run) would lift its not-ready taint.
+  # TaintNodesByCondition off: only the node-lifecycle controller (not run) would lift its
+  # not-ready taint. PodNodeSelector + PodTolerationRestriction: a namespace chooses the real
+  # node (node/node.sh realNodeNamespace). The advertised address is the bridge's, where Pods
+  # reach the apiserver (through the `kubernetes` Service and a forward to loopback).
   start kube-apiserver "$BED_RUN/kube" "$BED_BIN/kube-apiserver" \
     --etcd-servers="http://127.0.0.1:$etcd_port" \
-    --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$api_port" \
+    --bind-address=127.0.0.1 --advertise-address="$node_host_ip" --secure-port="$api_port" \
     --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key" \
     --client-ca-file="$pki/ca.crt" \
     --service-account-issuer=https://kubernetes.default.svc.cluster.local \
     --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
-    --service-cluster-ip-range=10.96.0.0/16 --authorization-mode=RBAC --allow-privileged=true \
-    --disable-admission-plugins=ServiceAccount,TaintNodesByCondition --profiling=false --v=1
+    --service-cluster-ip-range="$node_service_cidr" --authorization-mode=RBAC --allow-privileged=true \
+    --kubelet-preferred-address-types=InternalIP,Hostname \
+    --kubelet-client-certificate="$pki/kubelet-client.crt" --kubelet-client-key="$pki/kubelet-client.key" \
+    --enable-admission-plugins=PodNodeSelector,PodTolerationRestriction \
+    --disable-admission-plugins=TaintNodesByCondition --profiling=false --v=1
   wait_for kube-apiserver 120 kcurl "https://127.0.0.1:$api_port/readyz"
 }
 
@@ -217,10 +228,10 @@ start_controllers() {
   # The stand-in plays kaniko and the model-test runner for kwok's container-less pods
   # (standin.py); -u: its log must be current, up.sh waits for its "watching pods" line.
   start standin "$BED_RUN/kube" "$BED_VENV/bin/python" -u "$bed_here/standin.py" \
-    "https://127.0.0.1:$api_port" "$pki" "http://127.0.0.1:$moto_port"
+    "https://127.0.0.1:$api_port" "$pki" "http://127.0.0.1:$moto_port" "$node_name_real"
   start kube-controller-manager "$BED_RUN/kube" "$BED_BIN/kube-controller-manager" \
     --kubeconfig="$kubeconfig" --leader-elect=false --use-service-account-credentials=false \
-    --controllers=deployment-controller,replicaset-controller,job-controller,cronjob-controller,garbage-collector-controller,namespace-controller,serviceaccount-controller,pod-garbage-collector-controller,ttl-after-finished-controller \
+    --controllers=deployment-controller,replicaset-controller,job-controller,cronjob-controller,garbage-collector-controller,namespace-controller,serviceaccount-controller,pod-garbage-collector-controller,ttl-after-finished-controller,endpointslice-controller,root-ca-certificate-publisher-controller \
     --bind-address=127.0.0.1 --secure-port="$kcm_port" --root-ca-file="$pki/ca.crt" --v=1
   start kube-scheduler "$BED_RUN/kube" "$BED_BIN/kube-scheduler" \
     --kubeconfig="$kubeconfig" --leader-elect=false \
@@ -231,8 +242,9 @@ start_controllers() {
 # image-build / model-test pods held until the stand-in decides).
 start_kwok() {
   current="kwok"
-  start kwok "$BED_RUN/kwok" "$BED_BIN/kwok" --kubeconfig="$kubeconfig" --manage-all-nodes=true \
-    --cidr=10.244.0.0/16 --node-ip=10.250.0.1 \
+  # Only its own node: the real node's status and Pods are the kubelet's.
+  start kwok "$BED_RUN/kwok" "$BED_BIN/kwok" --kubeconfig="$kubeconfig" \
+    --manage-nodes-with-label-selector=type=kwok --cidr=198.18.128.0/17 --node-ip=198.18.255.254 \
     --config="$BED_BIN/kwok-stage/node/fast" --config="$BED_BIN/kwok-stage/pod/fast" \
     --config="$bed_here/stages.yaml"
   K apply -f - >/dev/null <<EOF
@@ -332,6 +344,7 @@ main() {
   timed "canary rollout + delete" canary
   timed "mlflow + moto + standin" wait_services
   timed "seed mlflow" seed
+  timed "real node + registry" start_real_node
 
   write_env KUBECONFIG="$kubeconfig" BED_KUBECTL="$BED_BIN/kubectl" BED_BIN="$BED_BIN" \
     BED_VENV="$BED_VENV" BED_RUN="$BED_RUN" BED_API_URL="https://127.0.0.1:$api_port" \
@@ -339,6 +352,11 @@ main() {
     BED_MODEL_NAME="$BED_MODEL_NAME" BED_SEED_VERSIONS="$seed_versions" BED_NODE_NAME="$node_name" \
     AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 \
     AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
+    BED_HOST_IP="$node_host_ip" BED_REGISTRY="$node_registry" BED_ECR_HOST="$node_ecr_host" \
+    BED_POD_MLFLOW_URI="http://$node_host_ip:5050" BED_POD_MOTO_URL="http://$node_host_ip:5051" \
+    BED_REAL_NODE="$node_name_real" BED_REAL_NODE_TAINT="$node_taint_key" \
+    BED_PYTHON_IMAGE="$BED_PYTHON_IMAGE" BED_TESTS_IMAGE="$BED_TESTS_IMAGE" BED_KANIKO_IMAGE="$BED_KANIKO_IMAGE" \
+    BED_DEMO_CONTEXT="s3://bed-contexts/health-predict.tar.gz" \
     MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=true NO_PROXY="$NO_PROXY" no_proxy="$no_proxy"
   done_ok=1
   bed_log "$(printf '%-28s %s' "total" "$(secs $(($(now_ms) - t_start)))")"

@@ -22,8 +22,20 @@ if bed_is_up; then
     (. "$bed_env_file" && "$bed_here/build.sh" --helm >/dev/null)
   fi
 else
+  # The host as it was, to prove down.sh leaves nothing of the real node behind (a leftover
+  # fails the run, as a failed test would).
+  host_before="$(mktemp)"
+  "$bed_here/node/host-state.sh" snapshot "$host_before"
+  # shellcheck disable=SC2317 # run by the EXIT trap
+  stop_bed() {
+    local rc=$?
+    "$bed_here/down.sh" >&2 || true
+    "$bed_here/node/host-state.sh" compare "$host_before" || { [ "$rc" != 0 ] || rc=1; }
+    rm -f "$host_before"
+    exit "$rc"
+  }
   # Set before up.sh so an interrupted start is cleaned up as well.
-  trap '"$bed_here/down.sh" >&2 || true' EXIT
+  trap stop_bed EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
   # up.sh's report goes to stderr so CMD's stdout stays clean.

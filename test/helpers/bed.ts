@@ -2,7 +2,8 @@
 // run or the benchmark: neither skips silently when the bed is absent.
 import { KubeConfig } from '@kubernetes/client-node';
 
-function required(name: string): string {
+/** An environment variable the bed exports; missing, it is an error, never a skip. */
+export function required(name: string): string {
   const value = process.env[name];
   if (!value) {
     throw new Error(

@@ -70,10 +70,43 @@ test.each([
   ['logLevel=loud', '/logLevel'],
   ['watchNamespaces={Bad_NS}', '/watchNamespaces/0'],
   ['unknownSetting=1', 'unknownSetting'],
+  ['image.digest=latest', '/image/digest'],
 ])('values schema refuses %s', (set, says) => {
   const r = helm(['template', NS, CHART, '--kube-version', '1.34.4', '--set', set]);
   expect(r.code).not.toBe(0);
   expect(r.stderr).toContain(says);
+});
+
+test('values for an install of a pushed image: by digest, env from a Secret, own security contexts', () => {
+  const digest = `sha256:${'0123456789abcdef'.repeat(4)}`;
+  const deployment = template(
+    'image.repository=registry.example:5000/mlflow-model-operator',
+    'image.tag=ignored-when-a-digest-is-set',
+    `image.digest=${digest}`,
+    'image.pullPolicy=Always',
+    'envFrom[0].secretRef.name=aws-credentials',
+    'podSecurityContext.runAsUser=null',
+    'podSecurityContext.runAsGroup=null',
+    'securityContext.readOnlyRootFilesystem=false',
+  ).get(`Deployment/${NS}/${NS}`) as unknown as {
+    spec: { template: { spec: { securityContext: object; containers: Record<string, unknown>[] } } };
+  };
+  const pod = deployment.spec.template.spec;
+  const container = pod.containers[0] ?? {};
+  expect({
+    image: container.image,
+    imagePullPolicy: container.imagePullPolicy,
+    envFrom: container.envFrom,
+    podSecurityContext: pod.securityContext,
+    readOnlyRootFilesystem: (container.securityContext as { readOnlyRootFilesystem?: boolean })
+      .readOnlyRootFilesystem,
+  }).toEqual({
+    image: `registry.example:5000/mlflow-model-operator@${digest}`,
+    imagePullPolicy: 'Always',
+    envFrom: [{ secretRef: { name: 'aws-credentials' } }],
+    podSecurityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+    readOnlyRootFilesystem: false,
+  });
 });
 
 test('helm install works on the bed', async () => {

@@ -6,6 +6,15 @@
 {{- end -}}
 {{- end -}}
 
+{{/* repository@digest when a digest is given, else repository:tag (appVersion by default). */}}
+{{- define "mdo.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "mdo.selectorLabels" -}}
 app.kubernetes.io/name: {{ .Chart.Name }}
 app.kubernetes.io/component: controller

@@ -3,6 +3,7 @@ import type { V1Job } from '@kubernetes/client-node';
 import { ConditionType, EventReason, Reason } from '../../api/v1alpha1/conditions.js';
 import { isTrue } from '../../runtime/conditions.js';
 import { failedCondition, jobPods, jobState, terminatedContainers } from '../../runtime/jobs.js';
+import { withLogTail } from '../../runtime/errors.js';
 import { isConflict, isNotFound } from '../../runtime/kubeErrors.js';
 import { markStep, next, observeStep, wait, type ReconcileContext, type StepResult } from '../context.js';
 import { renderTestJob } from '../render/testJob.js';
@@ -71,11 +72,10 @@ export async function runTests(
       .map((t) => t.message?.trim())
       .find(Boolean);
     const condition = failedCondition(current);
-    const message =
-      `test Job "${name}" failed${condition?.reason ? ` (${condition.reason})` : ''}${log ? `: ${log}` : ''}`.slice(
-        0,
-        1024,
-      );
+    const message = withLogTail(
+      `test Job "${name}" failed${condition?.reason ? ` (${condition.reason})` : ''}`,
+      log,
+    );
     observeStep(ctx, 'test', 'failed', current.metadata?.creationTimestamp?.toISOString());
     mark('False', Reason.TestsFailed, message);
     throw new RunFailed(Reason.TestsFailed, message);

@@ -10,6 +10,7 @@ import {
   networkFailureWords,
   redactSecrets,
   rememberSecrets,
+  withLogTail,
 } from '../../../src/runtime/errors.js';
 
 const status = (message: string) => JSON.stringify({ kind: 'Status', code: 422, message, reason: 'Invalid' });
@@ -25,6 +26,36 @@ describe('boundMessage', () => {
 
   it('keeps every message within MAX_MESSAGE_LENGTH by default', () => {
     expect(boundMessage('x'.repeat(40_000))).toHaveLength(MAX_MESSAGE_LENGTH);
+  });
+});
+
+describe('withLogTail: the end of a log is what says why', () => {
+  const head = 'test Job "t" failed (BackoffLimitExceeded)';
+  // What pytest prints last: the failures, then the counts.
+  const pytest = [
+    ...Array.from({ length: 60 }, (_, i) => `api/test_predict.py::test_boundary[${i}] PASSED`),
+    'FAILED api/test_predict.py::test_valid_prediction - assert 500 == 200',
+    '========== 1 failed, 60 passed in 1.93s ==========',
+  ].join('\n');
+
+  it('keeps the summary at the end of a long log, within MAX_MESSAGE_LENGTH', () => {
+    const message = withLogTail(head, pytest);
+    expect(message.length).toBeLessThanOrEqual(MAX_MESSAGE_LENGTH);
+    expect(message.startsWith(`${head}: …`)).toBe(true);
+    expect(message).toContain('FAILED api/test_predict.py::test_valid_prediction - assert 500 == 200');
+    expect(message.endsWith('1 failed, 60 passed in 1.93s ==========')).toBe(true);
+  });
+
+  it.each([
+    ['a short log whole', 'boom\n', `${head}: boom`],
+    ['no log', undefined, head],
+    ['a blank log', '  \n', head],
+  ])('%s', (_, log, out) => {
+    expect(withLogTail(head, log)).toBe(out);
+  });
+
+  it('bounds a head that leaves no room for the log', () => {
+    expect(withLogTail('h'.repeat(2000), 'log')).toHaveLength(MAX_MESSAGE_LENGTH);
   });
 });
 

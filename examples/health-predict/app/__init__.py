@@ -1,0 +1,1 @@
+"""The health-predict serving app (FastAPI); `python -m app` runs it."""

@@ -1,0 +1,1 @@
+"""The demo health-risk model: synthetic training data and MLflow registration."""

@@ -1,0 +1,3 @@
+module local/bed-pause
+
+go 1.22
