@@ -63,6 +63,18 @@ export class OperatorMetrics {
     buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1200, 3600],
     registers: [this.registry],
   });
+  readonly rollbacks = new Counter({
+    name: `${PREFIX}rollbacks_total`,
+    help: 'Finished rollbacks of failed runs, by why the run failed and whether the rollback succeeded.',
+    labelNames: ['reason', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly gateDecisions = new Counter({
+    name: `${PREFIX}gate_decisions_total`,
+    help: 'Decisions of the pipeline gates: scan (passed, failed, allowed) and approval (approved).',
+    labelNames: ['gate', 'result'] as const,
+    registers: [this.registry],
+  });
   readonly mlflowRequests = new Histogram({
     name: `${PREFIX}mlflow_request_duration_seconds`,
     help: 'MLflow registry requests by endpoint and outcome (ok or the error kind).',

@@ -138,6 +138,8 @@ export class Operator {
         phase: (namespace, name, phase) => metrics.setPhase(namespace, name, phase),
         forget: (namespace, name) => metrics.forget(namespace, name),
         step: (step, result, seconds) => metrics.stepDuration.observe({ step, result }, seconds),
+        rollback: (reason, result) => metrics.rollbacks.inc({ reason, result }),
+        gate: (gate, result) => metrics.gateDecisions.inc({ gate, result }),
       },
       pipeline: {
         ecr,

@@ -1,6 +1,7 @@
 -- Argo CD health check for mlops.healthpredict.io/ModelDeployment (docs/health.md).
 -- Reads the kstatus conditions the operator writes: Ready, Reconciling, Stalled and
--- status.observedGeneration. Plain Lua 5.1, as Argo CD runs it (gopher-lua).
+-- status.observedGeneration. Plain Lua 5.1, as Argo CD runs it (gopher-lua) for argocd-cm
+-- checks: base functions and table only, no string or math library.
 local function verdict(health, message)
   return { status = health, message = message }
 end
@@ -45,7 +46,7 @@ if type(status) == "table" and type(status.observedGeneration) == "number" then
 end
 if observed == nil or (generation ~= nil and observed < generation) then
   if generation ~= nil then
-    return verdict("Progressing", string.format("Waiting for the operator to observe generation %d", generation))
+    return verdict("Progressing", "Waiting for the operator to observe generation " .. generation)
   end
   return verdict("Progressing", "Waiting for the operator to report a status")
 end
@@ -58,6 +59,13 @@ end
 local ready = findCondition(status, "Ready")
 if ready ~= nil and ready.status == "True" then
   return verdict("Healthy", messageOf(ready))
+end
+
+-- A run waiting for a person to approve its version (spec.approval.required) is progressing but
+-- will not move by itself: Suspended, as Argo CD shows a paused Rollout, not a spinning Progressing.
+local approved = findCondition(status, "Approved")
+if status.phase == "AwaitingApproval" and approved ~= nil and approved.status == "False" then
+  return verdict("Suspended", messageOf(approved))
 end
 
 local reconciling = findCondition(status, "Reconciling")

@@ -2,55 +2,25 @@
 --   kubectl get md NAME -o json | lua5.4 health/argocd/run.lua [SCRIPT]
 -- reads the object's JSON from stdin, binds it to the global `obj`, runs SCRIPT (default:
 -- modeldeployment.lua beside this file) and prints "<status>\t<message>".
--- Needs lua-cjson. The script sees only what Argo CD's Lua VM offers it (base functions,
--- string, table, math), so a script that reaches for io or os fails here as it would there.
-local cjson = require("cjson")
+-- Needs lua-cjson. The script sees only what Argo CD's Lua VM offers an argocd-cm health check
+-- (base functions and table: no string or math library, no string methods, no io or os), so a
+-- script that reaches for them fails here as it would there.
 
 local here = (arg and arg[0] or ""):match("^(.*[/\\])") or "./"
 local script = arg[1] or (here .. "modeldeployment.lua")
+local sandbox = dofile(here .. "sandbox.lua")
 
-local input = io.read("a")
-local ok, obj = pcall(cjson.decode, input)
-if not ok or type(obj) ~= "table" then
-  io.stderr:write("run.lua: stdin is not a JSON object: " .. tostring(obj) .. "\n")
+local obj, why = sandbox.readObject()
+if obj == nil then
+  io.stderr:write("run.lua: " .. why .. "\n")
   os.exit(2)
 end
 
--- JSON null decodes to cjson.null; Argo CD hands the script nil for it.
-local function dropNulls(v)
-  if type(v) ~= "table" then
-    return v
-  end
-  for k, x in pairs(v) do
-    if x == cjson.null then
-      v[k] = nil
-    else
-      dropNulls(x)
-    end
-  end
-  return v
-end
-
-local env = {
-  obj = dropNulls(obj),
-  string = string,
-  table = table,
-  math = math,
-}
-for _, name in ipairs({
-  "assert", "error", "ipairs", "next", "pairs", "pcall", "select",
-  "tonumber", "tostring", "type", "unpack", "xpcall",
-}) do
-  env[name] = _G[name]
-end
-env.unpack = env.unpack or table.unpack
-
-local chunk, err = loadfile(script, "t", env)
-if not chunk then
-  io.stderr:write("run.lua: " .. tostring(err) .. "\n")
+local loaded, ran, hs = sandbox.run(script, sandbox.env({ obj = obj, table = table }))
+if not loaded then
+  io.stderr:write("run.lua: " .. tostring(hs) .. "\n")
   os.exit(2)
 end
-local ran, hs = pcall(chunk)
 if not ran then
   io.stderr:write("run.lua: the health script failed: " .. tostring(hs) .. "\n")
   os.exit(1)

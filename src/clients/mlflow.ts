@@ -1,5 +1,6 @@
 // MLflow Model Registry client over undici. Only what the operator needs: the version behind an
-// alias and the latest version in a stage. Every response is validated with zod, and every
+// alias and the latest version in a stage, and the write-back of what it deployed (version tags,
+// an alias). Every response is validated with zod, and every
 // failure becomes an MlflowError whose `kind` tells the caller whether the user must act.
 // Registry quirks handled here (MLflow 3.x):
 //   - a missing alias is 400 INVALID_PARAMETER_VALUE "Registered model alias X not found.", not 404;
@@ -121,16 +122,43 @@ export class MlflowClient {
     return newest;
   }
 
-  private async get(
+  /** Sets a tag on a model version (write-back of what was deployed). */
+  async setVersionTag(name: string, version: string, key: string, value: string): Promise<void> {
+    await this.post('/model-versions/set-tag', { name, version, key, value }, (err) =>
+      notFoundAsModel(err, name),
+    );
+  }
+
+  /** Points `alias` at `version`, creating or moving it. */
+  async setAlias(name: string, alias: string, version: string): Promise<void> {
+    await this.post('/registered-models/alias', { name, alias, version }, (err) =>
+      notFoundAsModel(err, name),
+    );
+  }
+
+  private get(
     path: string,
     query: Record<string, string>,
     mapError: (err: MlflowError) => MlflowError,
   ): Promise<unknown> {
+    return this.call({ method: 'GET', path, query }, mapError);
+  }
+
+  private post(
+    path: string,
+    body: Record<string, string>,
+    mapError: (err: MlflowError) => MlflowError,
+  ): Promise<unknown> {
+    return this.call({ method: 'POST', path, query: {}, body }, mapError);
+  }
+
+  private async call(req: MlflowRequest, mapError: (err: MlflowError) => MlflowError): Promise<unknown> {
+    const { path } = req;
     const started = performance.now();
     const observe = (outcome: string) =>
       this.options.observe?.(path, outcome, (performance.now() - started) / 1000);
     try {
-      const body = await this.request(path, query, mapError);
+      const body = await this.request(req, mapError);
       observe('ok');
       return body;
     } catch (err) {
@@ -141,8 +169,7 @@ export class MlflowClient {
   }
 
   private async request(
-    path: string,
-    query: Record<string, string>,
+    { method, path, query, body }: MlflowRequest,
     mapError: (err: MlflowError) => MlflowError,
   ): Promise<unknown> {
     if (this.invalidUri) {
@@ -151,12 +178,18 @@ export class MlflowClient {
         `spec.registry.trackingUri "${this.base}" is not a URL the client accepts (${this.invalidUri})`,
       );
     }
-    const url = `${this.options.trackingUri.replace(/\/+$/, '')}/api/2.0/mlflow${path}?${new URLSearchParams(query)}`;
+    const search = method === 'GET' ? `?${new URLSearchParams(query)}` : '';
+    const url = `${this.options.trackingUri.replace(/\/+$/, '')}/api/2.0/mlflow${path}${search}`;
     let res: Dispatcher.ResponseData;
     try {
       res = await request(url, {
-        method: 'GET',
-        headers: { accept: 'application/json', ...authHeader(this.options.auth) },
+        method,
+        headers: {
+          accept: 'application/json',
+          ...(body ? { 'content-type': 'application/json' } : {}),
+          ...authHeader(this.options.auth),
+        },
+        ...(body ? { body: JSON.stringify(body) } : {}),
         headersTimeout: this.options.timeoutMs,
         bodyTimeout: this.options.timeoutMs,
         signal: AbortSignal.timeout(this.options.timeoutMs),
@@ -197,6 +230,13 @@ export class MlflowClient {
   }
 }
 
+interface MlflowRequest {
+  method: 'GET' | 'POST';
+  path: string;
+  query: Record<string, string>;
+  body?: Record<string, string>;
+}
+
 function notFoundAsModel(err: MlflowError, name: string): MlflowError {
   if (err.details.httpStatus === 404 && err.details.errorCode === 'RESOURCE_DOES_NOT_EXIST') {
     return new MlflowError('ModelNotFound', `MLflow has no registered model named "${name}"`, err.details);
@@ -219,9 +259,12 @@ function errorFromResponse(httpStatus: number, text: string, base: string): Mlfl
   const details = { httpStatus, ...(errorCode ? { errorCode } : {}) };
   const said = `MLflow answered ${httpStatus}${errorCode ? ` ${errorCode}` : ''}: ${message || '(empty body)'}`;
   if (httpStatus === 401 || httpStatus === 403) {
+    // 401: who you are was refused; 403: who you are may not do this (MLflow's permissions).
     const hint = /host header/i.test(message)
       ? ' (start mlflow server with --allowed-hosts including this host name)'
-      : ' (check the credentials Secret named in spec.registry.credentialsSecretRef)';
+      : httpStatus === 401
+        ? ' (check the credentials Secret named in spec.registry.credentialsSecretRef)'
+        : ' (the credentials in spec.registry.credentialsSecretRef lack the permission in MLflow)';
     return new MlflowError('Unauthorized', said + hint, details);
   }
   if (httpStatus === 429 || httpStatus >= 500) return new MlflowError('ServerError', said, details);

@@ -12,6 +12,7 @@ import type {
 import type { Builders } from '../builders/builder.js';
 import type { EcrRepositories } from '../clients/ecr.js';
 import type { ModelVersion } from '../clients/mlflow.js';
+import { ExponentialBackoff } from '../runtime/backoff.js';
 import { setCondition } from '../runtime/conditions.js';
 import { reasonOf } from '../runtime/errors.js';
 import type { EventRecorder } from '../runtime/events.js';
@@ -23,6 +24,8 @@ import type { EventSpec } from './summarize.js';
 export interface ModelRegistry {
   getVersionByAlias(name: string, alias: string): Promise<ModelVersion>;
   getLatestVersionInStage(name: string, stage: string): Promise<ModelVersion>;
+  setVersionTag(name: string, version: string, key: string, value: string): Promise<void>;
+  setAlias(name: string, alias: string, version: string): Promise<void>;
 }
 
 /** When each object last got a verdict from MLflow, its requests still in flight and its failed
@@ -31,6 +34,8 @@ export interface ModelRegistry {
 export class PollTracker {
   private readonly last = new Map<string, number>();
   readonly requests: RegistryPolls;
+  /** Failed write-backs to MLflow in a row, per object: their own backoff, apart from the queue's. */
+  readonly writeBackRetries = new ExponentialBackoff<string>({ baseMs: 2000, maxMs: 300_000 });
   constructor(options: RegistryPollOptions = {}) {
     this.requests = new RegistryPolls(options);
   }
@@ -48,6 +53,7 @@ export class PollTracker {
   forget(key: string): void {
     this.last.delete(key);
     this.requests.forget(key);
+    this.writeBackRetries.reset(key);
   }
 }
 
@@ -65,7 +71,13 @@ export interface ReconcileMetrics {
   phase(namespace: string, name: string, phase: Phase | undefined): void;
   forget(namespace: string, name: string): void;
   step(step: PipelineStep, result: 'succeeded' | 'failed', seconds: number): void;
+  /** A rollback finished: `reason` is why the run failed. */
+  rollback(reason: string, result: 'succeeded' | 'failed'): void;
+  /** A gate decided about a run (scan: passed, failed, allowed; approval: approved). */
+  gate(gate: Gate, result: string): void;
 }
+
+export type Gate = 'scan' | 'approval';
 
 export type PipelineStep = 'build' | 'rollout' | 'test';
 
@@ -101,6 +113,10 @@ export interface ReconcileContext {
   /** Finished steps to report to metrics, like events only once the status recording them is
    * written: a write lost to a conflict repeats the step's verdict, never the observation. */
   stepDurations: { step: PipelineStep; result: 'succeeded' | 'failed'; seconds: number }[];
+  /** Finished rollbacks to report to metrics, on the same terms as stepDurations. */
+  rollbacks: { reason: string; result: 'succeeded' | 'failed' }[];
+  /** Gate decisions to report to metrics, on the same terms. */
+  gates: { gate: Gate; result: string }[];
   /** Earliest time any step wants to look again (e.g. the next MLflow poll). */
   requeueAfterMs: number | undefined;
   now: Date;
@@ -118,6 +134,8 @@ export function newContext(deps: ReconcilerDeps, key: string, md: ModelDeploymen
     phase: 'Pending',
     events: [],
     stepDurations: [],
+    rollbacks: [],
+    gates: [],
     requeueAfterMs: undefined,
     now: deps.now(),
     log: deps.log.child({ modeldeployment: key, generation: md.metadata.generation }),

@@ -31,14 +31,19 @@ import {
   rejectionMessageOf,
 } from '../runtime/kubeErrors.js';
 import { newContext, reasonFrom, type ReconcileContext, type ReconcilerDeps, type Stop } from './context.js';
-import { finishRun, RunFailed } from './run.js';
+import { servingEnv } from './render/containerPatch.js';
+import { finishRun, recordStable, RunFailed } from './run.js';
+import { awaitApproval } from './steps/awaitApproval.js';
 import { claimTarget, releaseClaim } from './steps/claimTarget.js';
 import { ensureImage } from './steps/ensureImage.js';
 import { keepDeployed } from './steps/keepDeployed.js';
 import { planRun } from './steps/planRun.js';
 import { resolveModel } from './steps/resolveModel.js';
+import { rollBack, startRollback } from './steps/rollBack.js';
+import { writeBack } from './writeBack.js';
 import { rollout } from './steps/rollout.js';
 import { runTests } from './steps/runTests.js';
+import { scanImage } from './steps/scanImage.js';
 import { summarize, transitionEvents, type Outcome } from './summarize.js';
 
 const CONFLICT_RETRY_MS = 500;
@@ -51,14 +56,28 @@ async function runSteps(ctx: ReconcileContext): Promise<Stop> {
   if (planned.kind === 'deployed') return keepDeployed(ctx, planned);
   if (planned.kind !== 'next') return planned;
   const plan = planned.value;
+  if (plan.run.rollback) return rollBack(ctx, plan);
   const claimed = await claimTarget(ctx, plan);
   if (claimed.kind !== 'next') return claimed;
-  const image = await ensureImage(ctx, plan);
+  const built = await ensureImage(ctx, plan);
+  if (built.kind !== 'next') return built;
+  const image = await scanImage(ctx, plan, built.value);
   if (image.kind !== 'next') return image;
-  const rolled = await rollout(ctx, plan, image.value, claimed.value);
-  if (rolled.kind !== 'next') return rolled;
-  const tested = await runTests(ctx, plan, rolled.value);
-  return tested.kind === 'next' ? { kind: 'done' } : tested;
+  const approved = awaitApproval(ctx, plan);
+  if (approved.kind !== 'next') return approved;
+  try {
+    const rolled = await rollout(ctx, plan, image.value, claimed.value);
+    if (rolled.kind !== 'next') return rolled;
+    const tested = await runTests(ctx, plan, rolled.value);
+    if (tested.kind !== 'next') return tested;
+    const { model, deployment } = plan;
+    recordStable(ctx, model.version, rolled.value.image, servingEnv(deployment.env, model));
+    return { kind: 'done' };
+  } catch (err) {
+    // The serving container may now run the failed version: undo that first.
+    if (err instanceof RunFailed) return startRollback(ctx, plan, err);
+    throw err;
+  }
 }
 
 export function makeReconciler(deps: ReconcilerDeps): (key: string) => Promise<Result> {
@@ -76,7 +95,11 @@ export function makeReconciler(deps: ReconcilerDeps): (key: string) => Promise<R
     }
     if (md.spec?.suspend) return done();
     const ctx = newContext(deps, key, md);
-    const { outcome, result, failure } = await runPipeline(ctx);
+    const { outcome, result: pipelineResult, failure, specChecked } = await runPipeline(ctx);
+    // Beside the pipeline, never inside it: its failure changes only when we look again.
+    const retryWriteBackMs = specChecked && failure === undefined ? await writeBack(ctx) : undefined;
+    const result =
+      retryWriteBackMs === undefined ? pipelineResult : requeueNoLaterThan(pipelineResult, retryWriteBackMs);
     try {
       await writeStatus(ctx, outcome, deps);
     } catch (err) {
@@ -94,9 +117,16 @@ interface Verdict {
   result: Result;
   /** A transient error to rethrow after the status is written, so the queue backs off. */
   failure?: unknown;
+  /** The spec passed the strict schema (ctx.spec carries its defaults). */
+  specChecked?: boolean;
+}
+
+function requeueNoLaterThan(result: Result, ms: number): Result {
+  return requeueAfter(result.requeueAfterMs === undefined ? ms : Math.min(result.requeueAfterMs, ms));
 }
 
 async function runPipeline(ctx: ReconcileContext): Promise<Verdict> {
+  let specChecked = false;
   try {
     // An older CRD let longer names in; their children could never be labelled.
     const badName = nameIssue(ctx.md.metadata.name);
@@ -110,9 +140,10 @@ async function runPipeline(ctx: ReconcileContext): Promise<Verdict> {
       );
     }
     ctx.spec = parsed.data;
-    return verdictOf(ctx, await runSteps(ctx));
+    specChecked = true;
+    return { ...verdictOf(ctx, await runSteps(ctx)), specChecked };
   } catch (err) {
-    return fromError(ctx, err);
+    return { ...fromError(ctx, err), specChecked };
   }
 }
 
@@ -166,7 +197,8 @@ function fromError(ctx: ReconcileContext, err: unknown): Verdict {
     const { pollInterval } = ctx.md.spec?.model ?? {};
     // The fix may happen outside the cluster (in MLflow), so look again once per poll interval.
     const again = ctx.requeueAfterMs ?? safeInterval(pollInterval);
-    return { outcome: { kind: 'stalled', reason, message }, result: requeueAfter(again) };
+    const phase = err instanceof RunFailed && err.rolledBack ? 'RolledBack' : 'Failed';
+    return { outcome: { kind: 'stalled', reason, message, phase }, result: requeueAfter(again) };
   }
   return { outcome: { kind: 'retrying', reason, message }, result: done(), failure: err };
 }
@@ -209,6 +241,8 @@ async function writeStatus(ctx: ReconcileContext, outcome: Outcome, deps: Reconc
   if (!wrote) return;
   ctx.log.debug({ phase: after.phase }, 'Patched status');
   for (const d of ctx.stepDurations) deps.metrics.step(d.step, d.result, d.seconds);
+  for (const r of ctx.rollbacks) deps.metrics.rollback(r.reason, r.result);
+  for (const g of ctx.gates) deps.metrics.gate(g.gate, g.result);
   const target = { apiVersion: API_VERSION, kind: KIND, metadata: ctx.md.metadata };
   for (const e of [...ctx.events, ...transitionEvents(before, after)]) {
     await deps.events.record(target, e.type, e.reason, e.message);

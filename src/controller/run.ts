@@ -1,7 +1,8 @@
 // The life of a deployment run: one attempt to deploy one (version, pipeline spec). It starts in
-// planRun, may be superseded by a newer one, finishes Succeeded or Failed, and is then filed in
-// the bounded status.history. Its outcome is remembered, so a failed version is not rebuilt or
+// planRun, may be superseded by a newer one, finishes Succeeded, Failed or RolledBack, and is
+// then filed in the bounded status.history; what serves and what is stable are recorded here. Its outcome is remembered, so a failed version is not rebuilt or
 // redeployed in a loop.
+import { isDeepStrictEqual } from 'node:util';
 import { ConditionType, EventReason, RunResult } from '../api/v1alpha1/conditions.js';
 import type { ModelDeploymentSpec, ResolvedModel } from '../api/v1alpha1/modelDeployment.js';
 import type { Run } from '../api/v1alpha1/pipeline.js';
@@ -20,15 +21,56 @@ import { deleteJob, jobState } from '../runtime/jobs.js';
 import type { ReconcileContext } from './context.js';
 
 /** The conditions of a run's steps: a new run starts without them. */
-const RUN_STEP_CONDITIONS = [ConditionType.ImageBuilt, ConditionType.Deployed, ConditionType.TestsPassed];
+const RUN_STEP_CONDITIONS = [
+  ConditionType.ImageBuilt,
+  ConditionType.ImageScanned,
+  ConditionType.Approved,
+  ConditionType.Deployed,
+  ConditionType.TestsPassed,
+  ConditionType.RolledBack,
+];
 
 /** A run that failed (build, rollout or tests). The user must act, so it stalls like any
- * Stalling error, and the reconciler records the run as failed. */
-export class RunFailed extends Stalling {}
+ * Stalling error, and the reconciler records the run as failed (unless it was rolled back,
+ * which the rollback step records itself). */
+export class RunFailed extends Stalling {
+  constructor(
+    reason: string,
+    message: string,
+    readonly rolledBack = false,
+  ) {
+    super(reason, message);
+  }
+}
 
-/** Everything in the spec that changes what a run does. */
-export const pipelineHash = (spec: ModelDeploymentSpec): string =>
-  shortHash({ image: spec.image, build: spec.build, deployment: spec.deployment, test: spec.test });
+/** Everything in the spec that changes what a run deploys. How its failure is judged does not
+ * (maxRestarts), and leaving it out keeps the hash of objects written before it existed. */
+export function pipelineHash(spec: ModelDeploymentSpec): string {
+  const { image, build, test } = spec;
+  const deployment = spec.deployment && { ...spec.deployment, maxRestarts: undefined }; // dropped by shortHash
+  return shortHash({ image, build, deployment, test });
+}
+
+/** status.serving: the version whose rollout (or rollback) just finished; `since` moves only
+ * when what serves changes. */
+export function recordServing(ctx: ReconcileContext, version: string, image: string): void {
+  const { serving } = ctx.status;
+  if (serving?.version === version && serving.image === image) return;
+  ctx.status.serving = { version, image, since: ctx.now.toISOString() };
+}
+
+/** status.stable: the run of this version passed every step; a later failed run returns here. */
+export function recordStable(
+  ctx: ReconcileContext,
+  version: string,
+  image: string,
+  env: Record<string, string>,
+  since = ctx.now.toISOString(),
+): void {
+  const { stable } = ctx.status;
+  if (stable?.version === version && stable.image === image && isDeepStrictEqual(stable.env, env)) return;
+  ctx.status.stable = { version, image, env, since };
+}
 
 /** Starts a run of `model`, superseding one still in progress, and forgets the last run's steps. */
 export function startRun(
@@ -59,6 +101,7 @@ export function startRun(
   status.currentRun = run;
   delete status.image;
   delete status.build;
+  delete status.scan;
   delete status.rollout;
   delete status.testJob;
   for (const type of RUN_STEP_CONDITIONS) status.conditions = removeCondition(status.conditions ?? [], type);
@@ -69,7 +112,7 @@ export function startRun(
 /** Closes the run in progress, if any, and files it in history. */
 export function finishRun(
   ctx: ReconcileContext,
-  result: typeof RunResult.Succeeded | typeof RunResult.Failed,
+  result: typeof RunResult.Succeeded | typeof RunResult.Failed | typeof RunResult.RolledBack,
   reason?: string,
   message?: string,
 ): void {

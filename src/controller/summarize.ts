@@ -11,7 +11,7 @@ export type Outcome =
   | { kind: 'idle' } // nothing to do this time: keep the verdict of the last reconcile
   | { kind: 'progressing'; reason: string; message: string } // waiting on something that is not ready yet
   | { kind: 'retrying'; reason: string; message: string } // transient failure, retried with backoff
-  | { kind: 'stalled'; reason: string; message: string }; // the user must act
+  | { kind: 'stalled'; reason: string; message: string; phase?: 'Failed' | 'RolledBack' }; // the user must act
 
 export interface SummarizeInput {
   status: ModelDeploymentStatus; // already carries the steps' own conditions and results
@@ -64,7 +64,7 @@ export function summarize({
       set(READY, 'False', outcome.reason, outcome.message);
       set(STALLED, 'True', outcome.reason, outcome.message);
       conditions = removeCondition(conditions, RECONCILING);
-      phase = 'Failed';
+      phase = outcome.phase ?? 'Failed';
       break;
   }
   return { ...status, observedGeneration: generation, phase, conditions: orderConditions(conditions) };
@@ -91,6 +91,8 @@ export function transitionEvents(
   const failing =
     ready.status !== 'True' &&
     (after.phase === 'Failed' ||
+      after.phase === 'RollingBack' ||
+      after.phase === 'RolledBack' ||
       findCondition(after.conditions, RECONCILING)?.reason === Reason.ProgressingWithRetry);
   return [{ type: failing ? 'Warning' : 'Normal', reason: ready.reason, message: ready.message }];
 }

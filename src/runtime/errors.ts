@@ -47,10 +47,14 @@ export function boundMessage(text: string, max = MAX_MESSAGE_LENGTH): string {
   return text.length <= max ? text : `${text.slice(0, max - 1).trimEnd()}…`;
 }
 
+/** How long a failure message with a log tail may be: the rest of MAX_MESSAGE_LENGTH is left for
+ * what is said after it (a rollback, how to retry), which must not push the log's end out. */
+export const FAILURE_MESSAGE_LENGTH = MAX_MESSAGE_LENGTH - 320;
+
 /** `head`, then as much of the end of `log` as fits in `max`. A failed program says why last
  * (pytest's summary, Kaniko's error), and a termination message is the tail of its log, so the
  * end is the part a reader needs. */
-export function withLogTail(head: string, log: string | undefined, max = MAX_MESSAGE_LENGTH): string {
+export function withLogTail(head: string, log: string | undefined, max = FAILURE_MESSAGE_LENGTH): string {
   const text = log?.trim();
   const room = max - head.length - 2;
   if (!text || room < 80) return boundMessage(head, max);

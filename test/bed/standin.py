@@ -6,7 +6,7 @@
   --digest-file is the container's termination message path.
 - Model tests (component=model-test): pass unless told otherwise.
 Knobs for tests: build arg / container env TESTBED_OUTCOME=fail, TESTBED_BUILD_SECONDS=N (builds),
-TESTBED_RUN_SECONDS=N (tests).
+TESTBED_RUN_SECONDS=N and TESTBED_FAIL_VERSIONS=2,5 (tests of those model versions fail).
 
 It never writes pod status: it sets the annotations testbed.example.com/outcome (succeed|fail) and
 testbed.example.com/message, and kwok's stages (stages.yaml) hold such pods Running until then and
@@ -202,8 +202,9 @@ def run_test(pod, gone):
     env = {e["name"]: e.get("value", "") for c in pod["spec"]["containers"] for e in c.get("env", [])}
     if gone.wait(float(env.get("TESTBED_RUN_SECONDS", 0))) or not still_wanted(pod):
         return None
-    if env.get("TESTBED_OUTCOME") == "fail":
-        return "fail", "simulated test failure"
+    failing = [v for v in env.get("TESTBED_FAIL_VERSIONS", "").split(",") if v]
+    if env.get("TESTBED_OUTCOME") == "fail" or env.get("MODEL_VERSION") in failing:
+        return "fail", f"simulated test failure of version {env.get('MODEL_VERSION')}"
     return "succeed", ""
 
 

@@ -16,9 +16,14 @@ export interface Health {
   message: string;
 }
 
-/** The health Argo CD would show for `obj`. */
-export function argocdHealth(obj: unknown): Health {
-  const r = spawnSync(LUA, [HARNESS, HEALTH_SCRIPT], {
+/** Runs a harness of health/argocd/ with `obj` as JSON on stdin; a missing Lua or lua-cjson
+ * throws with the way to install them. */
+export function runLuaHarness(
+  harness: string,
+  args: string[],
+  obj: unknown,
+): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(LUA, [harness, ...args], {
     input: JSON.stringify(obj),
     encoding: 'utf8',
     timeout: 10_000,
@@ -26,10 +31,14 @@ export function argocdHealth(obj: unknown): Health {
   if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT')
     throw new Error(`${LUA} is not installed: ${INSTALL_HINT}`);
   if (r.error) throw r.error;
-  if (r.status !== 0) {
-    const hint = /module 'cjson' not found/.test(r.stderr) ? `\nlua-cjson is missing: ${INSTALL_HINT}` : '';
-    throw new Error(`${LUA} ${HARNESS} ${HEALTH_SCRIPT} exited ${r.status}: ${r.stderr}${hint}`);
-  }
+  if (/module 'cjson' not found/.test(r.stderr)) throw new Error(`lua-cjson is missing: ${INSTALL_HINT}`);
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The health Argo CD would show for `obj`. */
+export function argocdHealth(obj: unknown): Health {
+  const r = runLuaHarness(HARNESS, [HEALTH_SCRIPT], obj);
+  if (r.code !== 0) throw new Error(`${LUA} ${HARNESS} ${HEALTH_SCRIPT} exited ${r.code}: ${r.stderr}`);
   const line = r.stdout.replace(/\n$/, '');
   const tab = line.indexOf('\t');
   if (tab < 0) throw new Error(`unexpected output of ${HARNESS}: ${JSON.stringify(r.stdout)}`);

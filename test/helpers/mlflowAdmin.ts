@@ -107,6 +107,18 @@ export class MlflowAdmin {
     return r.model_version as VersionInfo;
   }
 
+  /** The tags of a model version, as a map. */
+  async versionTags(name: string, version: string): Promise<Record<string, string>> {
+    const r = await this.call('GET', '/model-versions/get', { name, version });
+    const tags = (r.model_version as { tags?: { key: string; value: string }[] }).tags ?? [];
+    return Object.fromEntries(tags.map((t) => [t.key, t.value]));
+  }
+
+  /** A user of MLflow's basic-auth app (with its default permission, READ on the bed's server). */
+  async createUser(username: string, password: string): Promise<void> {
+    await this.call('POST', '/users/create', { username, password });
+  }
+
   async setAlias(name: string, alias: string, version: string): Promise<void> {
     await this.call('POST', '/registered-models/alias', { name, alias, version });
   }

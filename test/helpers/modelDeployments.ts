@@ -88,16 +88,13 @@ export async function childJobs<J = Record<string, unknown>>(
   return (JSON.parse(out) as { items: J[] }).items;
 }
 
+/** `kubectl annotate --overwrite`, as a user approves, retries or asks for a poll. */
+export async function annotateMd(namespace: string, name: string, key: string, value: string): Promise<void> {
+  await kubectlOk(['-n', namespace, 'annotate', '--overwrite', 'modeldeployment', name, `${key}=${value}`]);
+}
+
 export async function requestReconcile(namespace: string, name: string): Promise<void> {
-  await kubectlOk([
-    '-n',
-    namespace,
-    'annotate',
-    '--overwrite',
-    'modeldeployment',
-    name,
-    `mlops.healthpredict.io/reconcile-requested-at=${Date.now()}`,
-  ]);
+  await annotateMd(namespace, name, 'mlops.healthpredict.io/reconcile-requested-at', String(Date.now()));
 }
 
 export async function eventsFor(

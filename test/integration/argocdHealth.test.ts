@@ -3,6 +3,7 @@
 // operator drives on the bed and reads back with `kubectl get -o json`, against the statuses
 // summarize() writes, and against hand-written statuses for the branches neither reaches.
 import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { summarize, type Outcome } from '../../src/controller/summarize.js';
 import { argocdHealth, HEALTH_KEY, HEALTH_SCRIPT, HEALTH_SNIPPET } from '../helpers/argocdHealth.js';
 import { registryHost } from '../helpers/aws.js';
@@ -199,7 +200,9 @@ describe('the argocd-cm snippet', () => {
     const cm = JSON.parse(await kubectlOk(['-n', env.ns, 'get', 'configmap', 'argocd-cm', '-o', 'json'])) as {
       data: Record<string, string>;
     };
-    expect(cm.data).toEqual({ 'timeout.reconciliation': '180s', [HEALTH_KEY]: lua });
+    const snippet = parseYaml(readFileSync(HEALTH_SNIPPET, 'utf8')) as { data: Record<string, string> };
+    expect(cm.data).toEqual({ 'timeout.reconciliation': '180s', ...snippet.data });
+    expect(cm.data[HEALTH_KEY]).toBe(lua);
   });
 });
 
@@ -226,6 +229,21 @@ describe('the statuses summarize() writes', () => {
       'Progressing',
     ],
     ['stalled', { kind: 'stalled', reason: 'BuildFailed', message: 'the build failed' }, 'Degraded'],
+    [
+      'rolling back',
+      { kind: 'progressing', reason: 'RollingBack', message: 'version 4 failed (TestsFailed); rolling back' },
+      'Progressing',
+    ],
+    [
+      'rolled back',
+      {
+        kind: 'stalled',
+        reason: 'RolledBack',
+        message: 'version 4 failed (TestsFailed): …; rolled back to version 3',
+        phase: 'RolledBack',
+      },
+      'Degraded',
+    ],
   ];
   test.each(outcomes.map(([kind, outcome, expected]) => [kind, expected, outcome] as const))(
     '%s → %s',
@@ -273,6 +291,32 @@ describe('hand-written statuses', () => {
 
   const cases: [string, unknown, string, string][] = [
     ['no status', md(undefined), 'Progressing', 'Waiting for the operator to observe generation 3'],
+    [
+      'awaiting approval: suspended until a person approves',
+      md({
+        ...observed([
+          cond('Ready', 'False'),
+          cond('Reconciling', 'True'),
+          cond('Approved', 'False', 'approve 4'),
+        ]),
+        phase: 'AwaitingApproval',
+      }),
+      'Suspended',
+      'approve 4',
+    ],
+    [
+      'approved, rolling out',
+      md({
+        ...observed([
+          cond('Ready', 'False'),
+          cond('Reconciling', 'True', 'rolling'),
+          cond('Approved', 'True'),
+        ]),
+        phase: 'Deploying',
+      }),
+      'Progressing',
+      'rolling',
+    ],
     ['status: null', md(null), 'Progressing', 'Waiting for the operator to observe generation 3'],
     [
       'status without observedGeneration',

@@ -3,22 +3,27 @@
 // a registry mirrored into moto), the serving Deployment rolls to the image by digest and is
 // ready once the model is loaded, and the test Job runs the demo's pytest API suite against
 // SERVICE_URL. Then a promotion does it all again, and a version the app cannot serve fails its
-// run with pytest's own output. Nothing here is played by kwok or the stand-in.
+// run with pytest's own output and is rolled back to the version before it, which the real Pods
+// serve again. Nothing here is played by kwok or the stand-in.
 import { bed } from '../helpers/bed.js';
+import { registryHost } from '../helpers/aws.js';
 import {
   applyDemo,
   DEMO_MD,
+  DEMO_REPOSITORY,
   demoHealth,
   demoJobs,
   expectDemoSucceeds,
   jobLog,
   registerDemoVersion,
+  servingImageIds,
 } from '../helpers/demo.js';
 import { applyCrd, deleteNamespace } from '../helpers/kubectl.js';
 import { MlflowAdmin } from '../helpers/mlflowAdmin.js';
-import { condition, getMd, waitForMd } from '../helpers/modelDeployments.js';
+import { condition, waitForMd } from '../helpers/modelDeployments.js';
 import { OperatorProcess } from '../helpers/operatorProcess.js';
 import { createRealNodeNamespace } from '../helpers/realNode.js';
+import { waitFor } from '../helpers/wait.js';
 
 const MD = DEMO_MD;
 const RUN_MS = 6 * 60_000; // a build (~40 s), a rollout, a model load and the suite, with room
@@ -43,7 +48,7 @@ afterAll(async () => {
 });
 
 test(
-  'a model version becomes a running API that passes its tests; a promotion rebuilds and redeploys it; a version the app cannot serve fails its run with the real test output',
+  'a model version becomes a running API that passes its tests; a promotion rebuilds and redeploys it; a version the app cannot serve fails with the real test output and is rolled back',
   async () => {
     await applyDemo(ns, model);
     const firstDigest = await expectDemoSucceeds(ns, model, versions.v1, RUN_MS);
@@ -56,8 +61,8 @@ test(
     const failed = await waitForMd(
       ns,
       MD,
-      `Failed at ${versions.broken}`,
-      (md) => md.status?.phase === 'Failed' && md.status.currentRun?.version === versions.broken,
+      `RolledBack at ${versions.broken}`,
+      (md) => md.status?.phase === 'RolledBack' && md.status.currentRun?.version === versions.broken,
       RUN_MS,
     );
     // The condition carries the end of pytest's own output: the failing cases and the count.
@@ -69,13 +74,25 @@ test(
     const log = await jobLog(ns, testJob?.metadata.name ?? '');
     expect(log).toMatch(/api\/test_api\.py::test_predict FAILED/);
     expect(log).toMatch(/PredictionFailed/);
-    // The broken version did roll out (it loads, /health answers), so it is what runs now:
-    // taking it back is issue 10's rollback.
-    expect(await demoHealth(ns)).toMatchObject({
-      status: 200,
-      body: { model: { version: versions.broken } },
+    expect(failed.status?.currentRun).toMatchObject({ result: 'RolledBack', reason: 'TestsFailed' });
+    expect(condition(failed, 'Ready')?.message).toMatch(
+      /\d+ failed, \d+ passed in [\d.]+s =+; rolled back to version/,
+    );
+
+    // The broken version did roll out (it loads, /health answered it); the rollback put the
+    // container back on v2's digest, and the real Pods serve v2 again.
+    expect(failed.status?.serving).toMatchObject({ version: versions.v2 });
+    expect(failed.status?.stable).toMatchObject({ version: versions.v2 });
+    const running = await servingImageIds(ns);
+    expect(running.length).toBeGreaterThan(0);
+    for (const id of running) expect(id).toBe(`${registryHost}/${DEMO_REPOSITORY}@${secondDigest}`);
+    // kube-proxy drops the broken Pods' endpoints a moment after they go: until then a request
+    // may still reach one that is gone (EHOSTUNREACH).
+    const health = await waitFor('the Service to answer from v2 Pods only', async () => {
+      const h = await demoHealth(ns).catch(() => undefined);
+      return (h?.body as { model?: { version?: string } } | undefined)?.model?.version === versions.v2 && h;
     });
-    expect((await getMd(ns, MD)).status?.phase).toBe('Failed');
+    expect(health).toMatchObject({ status: 200, body: { model: { version: versions.v2 } } });
   },
   3 * RUN_MS,
 );

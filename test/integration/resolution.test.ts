@@ -59,7 +59,16 @@ test('follows a stage: status.model matches MLflow, Ready, Event, printer column
 
   const table = await kubectlOk(['-n', env.ns, 'get', 'modeldeployments']);
   const [header, row] = table.trim().split('\n');
-  expect(header?.split(/\s{2,}/)).toEqual(['NAME', 'MODEL', 'STAGE', 'ALIAS', 'VERSION', 'PHASE', 'AGE']);
+  expect(header?.split(/\s{2,}/)).toEqual([
+    'NAME',
+    'MODEL',
+    'STAGE',
+    'ALIAS',
+    'VERSION',
+    'SERVING',
+    'PHASE',
+    'AGE',
+  ]);
   expect(row).toMatch(new RegExp(`^by-stage\\s+${model}\\s+Production\\s+${expected}\\s+Succeeded\\s+\\S+$`));
   const wide = await kubectlOk(['-n', env.ns, 'get', 'md', 'by-stage', '-o', 'wide']);
   expect(wide.split('\n')[0]).toMatch(/READY\s+RUN ID\s+MESSAGE/);

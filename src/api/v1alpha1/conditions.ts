@@ -15,6 +15,10 @@ export const ConditionType = {
   ModelResolved: 'ModelResolved',
   /** The serving image of the version exists in ECR, by digest. */
   ImageBuilt: 'ImageBuilt',
+  /** The scan gate (spec.image.scan) passed the image, or let it through on a scan error. */
+  ImageScanned: 'ImageScanned',
+  /** The version was approved (spec.approval.required): False while it waits. */
+  Approved: 'Approved',
   /** The serving Deployment runs the version and its rollout finished. */
   Deployed: 'Deployed',
   /** The test Job passed against the rolled-out version. */
@@ -22,6 +26,12 @@ export const ConditionType = {
   /** The last request to MLflow was answered (False while it is unreachable, slow or failing;
    * the last resolved version goes on serving and Ready is left as it was). */
   RegistryReachable: 'RegistryReachable',
+  /** The outcome of the last finished run was written back to MLflow (spec.registry.writeBack):
+   * False while it fails; never affects Ready or the deployment. */
+  RegistryWriteBack: 'RegistryWriteBack',
+  /** A failed run's change to the serving container was undone: True once the Deployment runs
+   * the stable version again, False while it rolls back or when that rollback failed. */
+  RolledBack: 'RolledBack',
 } as const;
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
 
@@ -39,6 +49,18 @@ export const Reason = {
   ImageReused: 'ImageReused',
   /** ImageBuilt=True: builder none, the serving image stays and only the model env changes. */
   NoBuild: 'NoBuild',
+  /** The image's ECR scan has not completed yet. */
+  Scanning: 'Scanning',
+  /** ImageScanned=True: no finding at or above spec.image.scan.failOn (after ignore). */
+  ScanPassed: 'ScanPassed',
+  /** ImageScanned=True: the scan could not give findings and onScanError is Allow (Warning Event). */
+  ScanSkipped: 'ScanSkipped',
+  /** Approved=False: the run waits for the approve annotation to name its version. */
+  AwaitingApproval: 'AwaitingApproval',
+  /** Approved=True: the approve annotation named the run's version. */
+  Approved: 'Approved',
+  /** RegistryWriteBack=True: the tags (and the live alias) are set in MLflow. */
+  WrittenBack: 'WrittenBack',
   /** The serving Deployment is being rolled to the version. */
   RollingOut: 'RollingOut',
   /** Deployed=True: the rollout finished by kubectl's rules. */
@@ -59,6 +81,11 @@ export const Reason = {
   /** Ready=False: the serving container's image or operator-managed env is not what the last
    * run left (live vs expected in the message); put back unless driftPolicy is Report. */
   Drift: 'Drift',
+  /** The run failed after it changed the serving container: it is being put back on the stable
+   * version (status.stable). */
+  RollingBack: 'RollingBack',
+  /** RolledBack=True: the serving container runs the stable version again. */
+  RolledBack: 'RolledBack',
 
   // ---- transient failures (retried with backoff) ----
   /** MLflow could not be reached, timed out or answered 5xx/429. */
@@ -116,14 +143,37 @@ export const Reason = {
   BuildDigestMissing: 'BuildDigestMissing',
   /** The digest the build reported is not what ECR has for the tag. */
   DigestMismatch: 'DigestMismatch',
+  /** The image's scan found vulnerabilities at or above spec.image.scan.failOn. */
+  ScanFindings: 'ScanFindings',
+  /** The scan could not give findings (failed, unsupported, expired, timed out, refused) and
+   * onScanError is Fail. */
+  ScanUnavailable: 'ScanUnavailable',
   /** The serving Deployment exceeded its progress deadline. */
   ProgressDeadlineExceeded: 'ProgressDeadlineExceeded',
+  /** Containers of the new Pods restarted more than spec.deployment.maxRestarts times. */
+  CrashLooping: 'CrashLooping',
   /** The test Job failed. */
   TestsFailed: 'TestsFailed',
+  /** Putting the serving container back on the stable version did not finish: the Deployment
+   * is left as it is for a person to look at. */
+  RollbackFailed: 'RollbackFailed',
   /** A run failed before its reason was recorded (status written by an older operator). */
   RunFailed: 'RunFailed',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
+
+/** Reasons of a False step condition that mean "not yet", not "failed" (tools show them as
+ * waiting). A new waiting reason belongs here. */
+export const STEP_WAITING_REASONS: ReadonlySet<string> = new Set<Reason>([
+  Reason.VersionNotReady,
+  Reason.RegistrySlow,
+  Reason.Building,
+  Reason.Scanning,
+  Reason.AwaitingApproval,
+  Reason.RollingOut,
+  Reason.Testing,
+  Reason.RollingBack,
+]);
 
 /** How a run ended, in status.currentRun.result and status.history. */
 export const RunResult = {
@@ -131,6 +181,8 @@ export const RunResult = {
   Failed: 'Failed',
   /** A new version or spec change started another run before this one finished. */
   Superseded: 'Superseded',
+  /** Failed after changing the serving container, which was then put back on the stable version. */
+  RolledBack: 'RolledBack',
 } as const;
 export type RunResult = (typeof RunResult)[keyof typeof RunResult];
 

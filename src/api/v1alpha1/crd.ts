@@ -40,6 +40,7 @@ const printerColumns = [
   { name: 'Stage', type: 'string', jsonPath: '.spec.model.stage' },
   { name: 'Alias', type: 'string', jsonPath: '.spec.model.alias' },
   { name: 'Version', type: 'string', jsonPath: '.status.model.version' },
+  { name: 'Serving', type: 'string', jsonPath: '.status.serving.version' },
   { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
   { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
   {

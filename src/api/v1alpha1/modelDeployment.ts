@@ -12,7 +12,9 @@ import {
   ImageSchema,
   pipelineIssues,
   pipelineRules,
+  ApprovalSchema,
   pipelineStatusFields,
+  RollbackSchema,
   TestSchema,
 } from './pipeline.js';
 
@@ -28,6 +30,8 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 export const RECONCILE_REQUESTED_ANNOTATION = `${GROUP}/reconcile-requested-at`;
 /** Set to a new value to deploy again a version whose deployment failed. */
 export const RETRY_ANNOTATION = `${GROUP}/retry`;
+/** Set to the version a run waits for approval of (spec.approval.required) to let it go on. */
+export const APPROVE_ANNOTATION = `${GROUP}/approve`;
 
 export const MIN_POLL_INTERVAL = '10s';
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -119,6 +123,44 @@ export const SecretRefSchema = z
       'or "token" for a bearer token. Basic auth wins when both are present.',
   );
 
+// MLflow's tag keys: letters, digits, "_", "-", ".", " ", "/"; we leave out the blank.
+const TAG_PREFIX = /^[A-Za-z0-9_][A-Za-z0-9_./-]{0,199}$/;
+const liveAliasNotReservedRule = {
+  rule: `!has(self.liveAlias) || (self.liveAlias.lowerAscii() != 'latest' && !self.liveAlias.matches(${celString(VERSION_LIKE_ALIAS)}))`,
+  message:
+    "spec.registry.writeBack.liveAlias must not be 'latest' or look like a version number: MLflow reserves those",
+  fieldPath: '.liveAlias',
+};
+
+export const WriteBackSchema = z
+  .object({
+    tagPrefix: z
+      .string()
+      .regex(TAG_PREFIX)
+      .default('modeldeployment')
+      .describe(
+        'Prefix of the tags set on each model version a run finished with: <prefix>.status (Succeeded, ' +
+          'RolledBack or Failed), <prefix>.image (image by digest), <prefix>.deployedAt, <prefix>.target ' +
+          '(namespace/Deployment). Defaults to modeldeployment.',
+      ),
+    liveAlias: z
+      .string()
+      .min(1)
+      .max(255)
+      .regex(ALIAS)
+      .optional()
+      .describe(
+        'An alias moved to the version that serves after each run, also after a rollback, e.g. live. ' +
+          'Must differ from spec.model.alias (the followed alias would then follow itself).',
+      ),
+  })
+  .meta({ 'x-kubernetes-validations': [liveAliasNotReservedRule] })
+  .describe(
+    'Write what was deployed back to MLflow (off unless set). A failing write-back never fails or ' +
+      'repeats a deployment: it has its own condition, RegistryWriteBack, and is retried with backoff.',
+  );
+export type WriteBackSpec = z.infer<typeof WriteBackSchema>;
+
 export const RegistrySchema = z
   .object({
     trackingUri: z
@@ -130,8 +172,16 @@ export const RegistrySchema = z
     timeoutSeconds: apiInteger(1, 300)
       .default(10)
       .describe('Timeout of one request to MLflow, in seconds. Defaults to 10.'),
+    writeBack: WriteBackSchema.optional(),
   })
   .describe('The MLflow tracking server that holds the Model Registry.');
+
+const liveAliasRule = {
+  rule:
+    '!has(self.registry.writeBack) || !has(self.registry.writeBack.liveAlias) || !has(self.model.alias) || ' +
+    'self.registry.writeBack.liveAlias != self.model.alias',
+  message: 'spec.registry.writeBack.liveAlias must differ from spec.model.alias',
+};
 
 export const ModelDeploymentSpecSchema = z
   .object({
@@ -141,6 +191,8 @@ export const ModelDeploymentSpecSchema = z
     build: BuildSchema.optional(),
     deployment: DeploymentTargetSchema.optional(),
     test: TestSchema.optional(),
+    rollback: RollbackSchema.optional(),
+    approval: ApprovalSchema.optional(),
     historyLimit: apiInteger(1, 50)
       .default(10)
       .describe('How many finished deployments status.history keeps. Defaults to 10.'),
@@ -149,7 +201,7 @@ export const ModelDeploymentSpecSchema = z
       .default(false)
       .describe('Stop polling MLflow and reconciling this object until set back to false.'),
   })
-  .meta({ 'x-kubernetes-validations': pipelineRules })
+  .meta({ 'x-kubernetes-validations': [...pipelineRules, liveAliasRule] })
   .describe(
     'Desired state: the MLflow model to follow, and optionally how to build, roll out and test each new version.',
   );
@@ -175,11 +227,15 @@ export const PHASES = [
   'Pending',
   'Resolving',
   'Building',
+  'Scanning',
+  'AwaitingApproval',
   'Deploying',
   'Verifying',
   'Testing',
+  'RollingBack',
   'Succeeded',
   'Failed',
+  'RolledBack',
 ] as const;
 export type Phase = (typeof PHASES)[number];
 
@@ -209,10 +265,18 @@ export const ModelDeploymentStatusSchema = z
       .optional()
       .describe(
         'Where the pipeline is: the step running when the last reconcile ended (Resolving, Building, ' +
-          'Deploying, Verifying, Testing), Succeeded when every step is done, Failed while Stalled is True.',
+          'Scanning, AwaitingApproval, Deploying, Verifying, Testing, RollingBack), Succeeded when every step is done, RolledBack when ' +
+          'the run failed and the stable version serves again, Failed while Stalled is True otherwise.',
       ),
     model: ResolvedModelSchema.optional(),
     ...pipelineStatusFields,
+    registryWriteBack: z
+      .object({
+        run: z.string().describe('The run written back: <version>@<startedAt>.'),
+        writtenAt: z.string().describe('When (RFC 3339).'),
+      })
+      .optional()
+      .describe('The last finished run whose outcome was written back to MLflow (spec.registry.writeBack).'),
     lastHandledReconcileAt: z
       .string()
       .optional()
@@ -273,4 +337,19 @@ export const ModelDeploymentSpecStrictSchema = ModelDeploymentSpecSchema.superRe
     ctx.addIssue({ code: 'custom', path: ['model', 'pollInterval'], message: pollIntervalRule.message });
   }
   for (const issue of pipelineIssues(spec)) ctx.addIssue({ code: 'custom', ...issue });
+  const live = spec.registry.writeBack?.liveAlias;
+  if (live !== undefined && (live.toLowerCase() === 'latest' || VERSION_LIKE_ALIAS.test(live))) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['registry', 'writeBack', 'liveAlias'],
+      message: liveAliasNotReservedRule.message,
+    });
+  }
+  if (live !== undefined && live === model.alias) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['registry', 'writeBack', 'liveAlias'],
+      message: liveAliasRule.message,
+    });
+  }
 });

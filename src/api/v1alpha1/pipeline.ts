@@ -72,6 +72,43 @@ const resourceMap = (what: string) =>
     .optional()
     .describe(what);
 
+/** ECR's finding severities, least severe first (UNDEFINED never fails a scan gate). */
+export const SEVERITIES = ['INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+// A finding name or CVE id: CVE-2024-1234, GHSA-…, ALAS2-2023-1234; no blanks.
+const FINDING_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+export const ScanSchema = z
+  .object({
+    failOn: z
+      .enum(SEVERITIES)
+      .default('HIGH')
+      .describe(
+        'Fail the run when a finding of this severity or worse remains after `ignore`. Defaults to HIGH.',
+      ),
+    ignore: z
+      .array(z.string().regex(FINDING_NAME).describe('A finding name or CVE id, e.g. CVE-2024-1234.'))
+      .max(200)
+      .optional()
+      .describe('Findings that never fail the gate, by name or CVE id (at most 200).'),
+    timeoutSeconds: apiInteger(30, 86_400)
+      .default(900)
+      .describe('How long to wait for the scan to complete. Defaults to 900.'),
+    onScanError: z
+      .enum(['Fail', 'Allow'])
+      .default('Fail')
+      .describe(
+        'What to do when the scan cannot give findings (FAILED, UNSUPPORTED_IMAGE, FINDINGS_UNAVAILABLE, ' +
+          'SCAN_ELIGIBILITY_EXPIRED, a timeout, ECR refusing the request): Fail the run, or Allow the rollout ' +
+          'with a warning. Defaults to Fail.',
+      ),
+  })
+  .describe(
+    'ECR image scan gate: after the image exists and before the rollout, wait for its scan (started when ' +
+      'scan on push is off) and fail the run on findings at or above failOn.',
+  );
+export type ScanSpec = z.infer<typeof ScanSchema>;
+
 export const ImageSchema = z
   .object({
     repository: z
@@ -99,6 +136,7 @@ export const ImageSchema = z
       .enum(['MUTABLE', 'IMMUTABLE'])
       .default('IMMUTABLE')
       .describe('Tag mutability of a repository the operator creates. Defaults to IMMUTABLE.'),
+    scan: ScanSchema.optional(),
   })
   .describe('Where the serving image is pushed. The repository is created if missing.');
 export type ImageSpec = z.infer<typeof ImageSchema>;
@@ -196,6 +234,12 @@ export const DeploymentTargetSchema = z
           'Heal puts them back (one guarded patch and an Event), Report only shows it (Ready=False, reason Drift). ' +
           'Defaults to Heal.',
       ),
+    maxRestarts: apiInteger(1, 100)
+      .default(3)
+      .describe(
+        'A rollout fails as soon as a container of its new Pods has restarted this many times ' +
+          '(a model the app cannot load crash-loops long before the progress deadline). Defaults to 3.',
+      ),
   })
   .describe('The serving Deployment the operator rolls to each new version. Nothing else in it is changed.');
 export type DeploymentTarget = z.infer<typeof DeploymentTargetSchema>;
@@ -227,6 +271,33 @@ export const TestSchema = z
     'Test Job run against the new version after the rollout; gets SERVICE_URL, MODEL_NAME, MODEL_VERSION, MODEL_URI.',
   );
 export type TestSpec = z.infer<typeof TestSchema>;
+
+export const RollbackSchema = z
+  .object({
+    onFailure: z
+      .boolean()
+      .default(true)
+      .describe(
+        'When a run fails after changing the serving container (the rollout misses its deadline, its Pods ' +
+          'crash-loop, or the test Job fails), put the container back on the stable version (status.stable): ' +
+          'its image and the env the operator manages, in one guarded patch. Defaults to true.',
+      ),
+  })
+  .describe('What to do with the serving Deployment when a run fails.');
+export type RollbackSpec = z.infer<typeof RollbackSchema>;
+
+export const ApprovalSchema = z
+  .object({
+    required: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Wait after build and scan, in phase AwaitingApproval, until the annotation ' +
+          'mlops.healthpredict.io/approve equals the version of the run. Defaults to false.',
+      ),
+  })
+  .describe('A person approves each version before it reaches the serving Deployment.');
+export type ApprovalSpec = z.infer<typeof ApprovalSchema>;
 
 /** The CEL rules across spec fields; `pipelineIssues` is their zod twin. */
 export const pipelineRule = {
@@ -300,9 +371,54 @@ export const RunSchema = z
     image: z.string().optional().describe('Image deployed by digest.'),
     buildHash: z.string().optional().describe('Build hash of that image (see status.image.buildHash).'),
     retryToken: z.string().optional().describe('Retry annotation value this run answered.'),
+    rollback: z
+      .object({
+        toVersion: z.string().describe('The stable version the serving container is put back on.'),
+        startedAt: z.string().describe('When the rollback was decided (RFC 3339).'),
+      })
+      .optional()
+      .describe('Set once the run failed after changing the serving container and is being rolled back.'),
   })
   .describe('One deployment of one model version.');
 export type Run = z.infer<typeof RunSchema>;
+
+export const ScanStatusSchema = z
+  .object({
+    digest: z.string().describe('Image digest scanned.'),
+    status: z.string().optional().describe("ECR's imageScanStatus.status, as last seen."),
+    startedAt: z.string().describe('When the gate started waiting for this scan (RFC 3339).'),
+    scanStarted: z.boolean().optional().describe('True when the operator started the scan (StartImageScan).'),
+    counts: z
+      .record(z.string(), z.number())
+      .optional()
+      .describe('Findings by severity, left after spec.image.scan.ignore.'),
+    ignored: z.number().optional().describe('Findings left out by spec.image.scan.ignore.'),
+  })
+  .describe('The scan gate of the current run.');
+export type ScanStatus = z.infer<typeof ScanStatusSchema>;
+
+export const ServingSchema = z
+  .object({
+    version: z.string().describe('Model version.'),
+    image: z.string().describe('Image of the serving container, by digest unless builder is none.'),
+    since: z.string().describe('Since when (RFC 3339).'),
+  })
+  .describe('What the serving container runs: the version whose rollout (or rollback) last finished.');
+export type Serving = z.infer<typeof ServingSchema>;
+
+export const StableSchema = z
+  .object({
+    version: z.string().describe('Model version.'),
+    image: z.string().describe('Image of the serving container.'),
+    env: z
+      .record(z.string(), z.string())
+      .describe('The env the operator manages on the serving container (spec.deployment.env and the model).'),
+    since: z.string().describe('Since when (RFC 3339).'),
+  })
+  .describe(
+    'The last version that passed its whole run, or that a rollback restored: what a failed run rolls back to.',
+  );
+export type Stable = z.infer<typeof StableSchema>;
 export type ImageStatus = z.infer<typeof ImageStatusSchema>;
 export type BuildStatus = z.infer<typeof BuildStatusSchema>;
 
@@ -311,6 +427,9 @@ export const pipelineStatusFields = {
   build: BuildStatusSchema.optional(),
   rollout: RolloutStatusSchema.optional(),
   testJob: z.string().optional().describe('Name of the test Job of the current version.'),
+  scan: ScanStatusSchema.optional(),
+  serving: ServingSchema.optional(),
+  stable: StableSchema.optional(),
   currentRun: RunSchema.optional().describe('The deployment in progress or last finished.'),
   history: z
     .array(RunSchema)

@@ -15,7 +15,7 @@ export interface RunInput {
 export type RunDecision =
   | { kind: 'deployed' } // this version with this spec succeeded: nothing to do
   | { kind: 'inProgress'; run: Run } // carry on with the run in progress
-  | { kind: 'failedBefore'; run: Run } // failed, and no retry was asked for: report it again
+  | { kind: 'failedBefore'; run: Run } // failed (or rolled back), and no retry was asked for: report it again
   | { kind: 'start'; retry: boolean }; // a new run (superseding one still in progress, if any)
 
 export function decideRun({ run, version, specHash, retryToken }: RunInput): RunDecision {
@@ -26,6 +26,7 @@ export function decideRun({ run, version, specHash, retryToken }: RunInput): Run
     case 'Succeeded':
       return { kind: 'deployed' };
     case 'Failed':
+    case 'RolledBack':
       return retryRequested ? { kind: 'start', retry: true } : { kind: 'failedBefore', run };
     case undefined:
       return { kind: 'inProgress', run };

@@ -16,6 +16,8 @@ export interface DesiredContainer {
   /** Undefined keeps the image (builder none). */
   image?: string;
   env: Record<string, string>;
+  /** Variables to remove (a rollback drops those only the failed run set). */
+  unset?: readonly string[];
 }
 
 /** The env the operator manages on the serving container: spec.deployment.env rendered, then
@@ -34,7 +36,8 @@ export function containerPatch(deployment: V1Deployment, desired: DesiredContain
   if (index < 0) return { kind: 'missingContainer', containers: containers.map((c) => c.name) };
   const current = containers[index] as V1Container;
   const image = desired.image ?? current.image ?? '';
-  const env = mergeEnv(current.env ?? [], desired.env);
+  const unset = new Set(desired.unset);
+  const env = mergeEnv(current.env ?? [], desired.env).filter((e) => !unset.has(e.name));
   if (current.image === image && sameEnv(current.env ?? [], env)) return { kind: 'upToDate', image };
   const path = `/spec/template/spec/containers/${index}`;
   return {

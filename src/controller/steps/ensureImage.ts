@@ -11,8 +11,9 @@ import {
   type BuildState,
 } from '../../builders/builder.js';
 import { renderTag, tagHasBuildHash } from '../../children/template.js';
-import { EcrError, parseRepository, type RepositoryRef } from '../../clients/ecr.js';
-import { Stalling, Transient } from '../../runtime/errors.js';
+import { parseRepository, type RepositoryRef } from '../../clients/ecr.js';
+import { Stalling } from '../../runtime/errors.js';
+import { fromEcr } from '../ecrCalls.js';
 import { markStep, next, observeStep, wait, type ReconcileContext, type StepResult } from '../context.js';
 import { judgeBuild, judgeExistingTag, needsEcrDigest, nextBuildAction } from '../policies/buildAction.js';
 import { RunFailed } from '../run.js';
@@ -84,7 +85,7 @@ export async function ensureImage(ctx: ReconcileContext, plan: RunPlan): Promise
   /** How the build named `name` is doing, and what that means for the run. */
   const observe = async (name: string): Promise<StepResult<ServingImage>> => {
     const state: BuildState = await build.observe(name);
-    const inEcr = needsEcrDigest(state) ? await fromEcr(() => ecr.digestOfTag(repo, tag)) : undefined;
+    const inEcr = needsEcrDigest(state) ? await fromEcrFor(() => ecr.digestOfTag(repo, tag)) : undefined;
     const verdict = judgeBuild(state, inEcr, image);
     switch (verdict.kind) {
       case 'use':
@@ -116,8 +117,8 @@ export async function ensureImage(ctx: ReconcileContext, plan: RunPlan): Promise
     case 'haveImage':
       return next({ ref: action.ref });
     case 'lookUp': {
-      await fromEcr(() => ensureRepositories(ctx, images, repo));
-      const existing = await fromEcr(() => ecr.digestOfTag(repo, tag));
+      await fromEcrFor(() => ensureRepositories(ctx, images, repo));
+      const existing = await fromEcrFor(() => ecr.digestOfTag(repo, tag));
       if (existing) {
         const verdict = judgeExistingTag({
           digest: existing,
@@ -200,19 +201,5 @@ async function ensureRepositories(
     await ecr.ensureRepository(parseRepository(cache), { scanOnPush: false, tagMutability: 'MUTABLE' });
 }
 
-/** ECR failures: the user's to fix (access, names) stall; the rest are retried. */
-async function fromEcr<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (err) {
-    if (err instanceof EcrError) {
-      if (err.userError)
-        throw new Stalling(
-          Reason.EcrRequestRefused,
-          `${err.message}; check the operator's AWS permissions and spec.image`,
-        );
-      throw new Transient(Reason.EcrUnavailable, err.message, { cause: err });
-    }
-    throw err;
-  }
-}
+const fromEcrFor = <T>(call: () => Promise<T>): Promise<T> =>
+  fromEcr(call, "the operator's AWS permissions and spec.image");

@@ -1,7 +1,7 @@
 // Step 2: decide whether the resolved version needs a deployment run (policies/decideRun.ts),
 // start it when it does, and hand the later steps a plan narrowed to what they need: no later
 // step reads an optional spec field again.
-import { EventReason, Reason } from '../../api/v1alpha1/conditions.js';
+import { EventReason, Reason, RunResult } from '../../api/v1alpha1/conditions.js';
 import {
   RETRY_ANNOTATION,
   type ModelDeploymentSpec,
@@ -63,10 +63,12 @@ export async function planRun(
       return next(plan(decision.run));
     case 'failedBefore': {
       const { run } = decision;
+      const rolledBack = run.result === RunResult.RolledBack;
       throw new RunFailed(
-        run.reason ?? Reason.RunFailed,
+        rolledBack ? Reason.RolledBack : (run.reason ?? Reason.RunFailed),
         `${run.message ?? `deploying version ${run.version} failed`}; deploy a new version, change the spec, ` +
           `or set the annotation ${RETRY_ANNOTATION} to a new value to retry`,
+        rolledBack,
       );
     }
     case 'start': {

@@ -274,7 +274,8 @@ function markReachable(
 
 /** The version that goes on while MLflow cannot say otherwise, as the user sees it. */
 function servedVersion(ctx: ReconcileContext): string | undefined {
-  const { currentRun, history } = ctx.status;
+  const { currentRun, history, serving } = ctx.status;
+  if (serving) return serving.version;
   if (currentRun?.result === RunResult.Succeeded) return currentRun.version;
   return history?.find((r) => r.result === RunResult.Succeeded)?.version;
 }

@@ -1,19 +1,31 @@
 // Step 4: point the serving container at the image by digest and pin the model version in its
-// env, then judge the rollout with kubectl's rules. The patch touches one container only, and a
+// env, then judge the rollout with kubectl's rules (and fail it early when its Pods crash-loop). The patch touches one container only, and a
 // container that already matches is not patched again: a restarted operator never rolls the
 // same version twice.
-import { PatchStrategy, setHeaderOptions, type V1Deployment } from '@kubernetes/client-node';
+import {
+  PatchStrategy,
+  setHeaderOptions,
+  type V1Deployment,
+  type V1Pod,
+  type V1ReplicaSet,
+} from '@kubernetes/client-node';
 import { ConditionType, EventReason, Reason } from '../../api/v1alpha1/conditions.js';
 import type { DeploymentTarget } from '../../api/v1alpha1/pipeline.js';
 import { isTrue } from '../../runtime/conditions.js';
 import { Stalling, Transient } from '../../runtime/errors.js';
 import { isNotFound, isStaleWrite, kubeMessageOf } from '../../runtime/kubeErrors.js';
 import { markStep, next, observeStep, wait, type ReconcileContext, type StepResult } from '../context.js';
-import { judgeRollout } from '../policies/judgeRollout.js';
-import { previousImageOf, REVISION_ANNOTATION } from '../policies/previousImage.js';
+import { judgeCrashLoop } from '../policies/crashLoop.js';
+import { judgeRollout, type RolloutVerdict } from '../policies/judgeRollout.js';
+import {
+  currentReplicaSet,
+  POD_TEMPLATE_HASH_LABEL,
+  previousImageOf,
+  REVISION_ANNOTATION,
+} from '../policies/previousImage.js';
 import { containerPatch, servingEnv } from '../render/containerPatch.js';
 import { ensureClaim } from './claimTarget.js';
-import { RunFailed } from '../run.js';
+import { recordServing, RunFailed } from '../run.js';
 import type { ServingImage } from './ensureImage.js';
 import type { RunPlan } from './planRun.js';
 
@@ -64,11 +76,8 @@ export async function rollout(
   // Already matching: patched by an earlier reconcile (perhaps of a process that died before
   // writing status). The previous image comes from the ReplicaSets, not from memory.
   if (status.rollout?.version !== model.version) {
-    const { apps } = ctx.deps.pipeline;
-    const namespace = ctx.md.metadata.namespace;
-    const selector = Object.entries(deployment.spec?.selector.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
-    const rs = await apps.listNamespacedReplicaSet({ namespace, labelSelector: selector.join(',') });
-    const previousImage = previousImageOf(deployment, rs.items, target.container, change.image);
+    const rs = await replicaSetsOf(ctx, deployment);
+    const previousImage = previousImageOf(deployment, rs, target.container, change.image);
     status.rollout = {
       version: model.version,
       image: change.image,
@@ -83,7 +92,7 @@ export async function rollout(
   }
 
   ctx.phase = 'Verifying';
-  const verdict = judgeRollout(deployment);
+  const verdict = await judgeServing(ctx, deployment, target, new Date(status.rollout.startedAt));
   switch (verdict.kind) {
     case 'progressing':
       mark('False', Reason.RollingOut, verdict.message);
@@ -97,11 +106,58 @@ export async function rollout(
         observeStep(ctx, 'rollout', 'succeeded', status.rollout.startedAt);
       }
       mark('True', Reason.RolledOut, verdict.message);
+      recordServing(ctx, model.version, status.rollout.image ?? change.image);
       return next({
         image: status.rollout.image ?? change.image,
         revision: deployment.metadata?.annotations?.[REVISION_ANNOTATION],
       });
   }
+}
+
+/** kubectl's verdict on the rollout, failed early when the new Pods crash-loop. */
+export async function judgeServing(
+  ctx: ReconcileContext,
+  deployment: V1Deployment,
+  target: DeploymentTarget,
+  /** When our patch started this rollout (see judgeRollout). */
+  since: Date,
+): Promise<RolloutVerdict> {
+  const verdict = judgeRollout(deployment, { since, now: ctx.now });
+  // Before the controller observed the patch, its current ReplicaSet is still the old one.
+  if (verdict.kind !== 'progressing' || !observed(deployment)) return verdict;
+  const crash = judgeCrashLoop(await newPods(ctx, deployment), target.container, target.maxRestarts);
+  if (!crash) return verdict;
+  return {
+    kind: 'failed',
+    reason: Reason.CrashLooping,
+    message: `Deployment "${target.name}" is crash-looping: ${crash}`,
+  };
+}
+
+const observed = (d: V1Deployment) => (d.metadata?.generation ?? 0) <= (d.status?.observedGeneration ?? 0);
+
+const selectorOf = (deployment: V1Deployment): string[] =>
+  Object.entries(deployment.spec?.selector.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
+
+async function replicaSetsOf(ctx: ReconcileContext, deployment: V1Deployment): Promise<V1ReplicaSet[]> {
+  const namespace = ctx.md.metadata.namespace;
+  const list = await ctx.deps.pipeline.apps.listNamespacedReplicaSet({
+    namespace,
+    labelSelector: selectorOf(deployment).join(','),
+  });
+  return list.items;
+}
+
+/** The Pods of the Deployment's current ReplicaSet: the ones the rollout waits for. */
+async function newPods(ctx: ReconcileContext, deployment: V1Deployment): Promise<V1Pod[]> {
+  const current = currentReplicaSet(deployment, await replicaSetsOf(ctx, deployment));
+  const hash = current?.metadata?.labels?.[POD_TEMPLATE_HASH_LABEL];
+  if (!hash) return [];
+  const pods = await ctx.deps.pipeline.core.listNamespacedPod({
+    namespace: ctx.md.metadata.namespace,
+    labelSelector: [...selectorOf(deployment), `${POD_TEMPLATE_HASH_LABEL}=${hash}`].join(','),
+  });
+  return pods.items;
 }
 
 /** The serving Deployment, live; missing stalls. */

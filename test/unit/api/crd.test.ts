@@ -49,6 +49,7 @@ describe('renderCrd', () => {
     ['Stage', '.spec.model.stage'],
     ['Alias', '.spec.model.alias'],
     ['Version', '.status.model.version'],
+    ['Serving', '.status.serving.version'],
     ['Phase', '.status.phase'],
     ['Age', '.metadata.creationTimestamp'],
   ])('has the printer column %s (%s)', (name, jsonPath) => {

@@ -10,6 +10,7 @@ import type {
 import type { KanikoBuildSpec } from '../../../src/api/v1alpha1/pipeline.js';
 import type { BuildRequest } from '../../../src/builders/builder.js';
 import { KanikoBuilder, buildOutcome } from '../../../src/builders/kaniko.js';
+import { FAILURE_MESSAGE_LENGTH } from '../../../src/runtime/errors.js';
 import { jobState, type JobState } from '../../../src/runtime/jobs.js';
 import { parseRepository } from '../../../src/clients/ecr.js';
 import { DIGEST_A, REPO, pipelineMd, resolvedModel } from '../helpers/pipelineFixtures.js';
@@ -161,9 +162,9 @@ describe('buildOutcome: a failed Job', () => {
     });
   });
 
-  it('a long log is cut to 1024 characters', () => {
+  it('a long log is cut, leaving room for what is said after it', () => {
     const out = buildOutcome(NAME, 'Failed', failed, [pod(terminated(1, 'x'.repeat(5000)))]);
-    expect(out.phase === 'Failed' && out.message.length).toBe(1024);
+    expect(out.phase === 'Failed' && out.message.length).toBe(FAILURE_MESSAGE_LENGTH);
   });
 });
 

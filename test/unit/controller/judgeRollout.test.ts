@@ -181,3 +181,48 @@ describe('judgeRollout', () => {
     expect(judgeRollout({}).kind).toBe('progressing');
   });
 });
+
+describe('judgeRollout after our own patch: a deadline condition left from the rollout before', () => {
+  const patchedAt = new Date('2026-01-01T00:10:00Z');
+  const timedOut = (lastUpdateTime: string): V1Deployment =>
+    deployment({
+      observedGeneration: 2,
+      replicas: 2,
+      updatedReplicas: 1,
+      availableReplicas: 1,
+      conditions: [
+        {
+          ...progressing('ProgressDeadlineExceeded', 'ReplicaSet "churn-api-v2" has timed out progressing.'),
+          lastUpdateTime: new Date(lastUpdateTime),
+        },
+      ],
+    });
+  const at = (iso: string) => ({ since: patchedAt, now: new Date(iso) });
+
+  it.each([
+    [
+      'last updated before the patch: not this rollout’s verdict yet',
+      timedOut('2026-01-01T00:09:00Z'),
+      at('2026-01-01T00:10:05Z'),
+      'progressing',
+    ],
+    [
+      'and no progress for the whole deadline since the patch: failed',
+      timedOut('2026-01-01T00:09:00Z'),
+      at('2026-01-01T00:20:01Z'),
+      'failed',
+    ],
+    [
+      'last updated after the patch: this rollout timed out',
+      timedOut('2026-01-01T00:10:30Z'),
+      at('2026-01-01T00:10:31Z'),
+      'failed',
+    ],
+  ] as const)('%s', (_name, d, clock, kind) => {
+    expect(judgeRollout(d, clock).kind).toBe(kind);
+  });
+
+  it('without a clock (nothing patched by us) the condition counts', () => {
+    expect(judgeRollout(timedOut('2026-01-01T00:09:00Z')).kind).toBe('failed');
+  });
+});

@@ -34,6 +34,21 @@ export class FakeRegistry implements ModelRegistry {
     return this.respond();
   }
 
+  /** Tags set on versions: `<name>/<version> <key>=<value>`; and alias moves. */
+  readonly writes: string[] = [];
+  /** Thrown by every write once set. */
+  failWrites: Error | undefined;
+
+  async setVersionTag(name: string, version: string, key: string, value: string): Promise<void> {
+    if (this.failWrites) throw this.failWrites;
+    this.writes.push(`${name}/${version} ${key}=${value}`);
+  }
+
+  async setAlias(name: string, alias: string, version: string): Promise<void> {
+    if (this.failWrites) throw this.failWrites;
+    this.writes.push(`${name} @${alias} -> ${version}`);
+  }
+
   private respond(): ModelVersion {
     if (this.answer instanceof Error) throw this.answer;
     return this.answer;

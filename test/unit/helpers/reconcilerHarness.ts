@@ -109,6 +109,8 @@ export function setupReconciler(opts: HarnessOptions = {}) {
       phase: () => undefined,
       forget: () => undefined,
       step: (step, result) => steps.push(`${step} ${result}`),
+      rollback: (reason, result) => steps.push(`rollback ${reason} ${result}`),
+      gate: (gate, result) => steps.push(`gate ${gate} ${result}`),
     },
     now: () => new Date(clock.ms),
     fieldManager: FIELD_MANAGER,

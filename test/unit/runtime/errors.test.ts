@@ -11,6 +11,7 @@ import {
   redactSecrets,
   rememberSecrets,
   withLogTail,
+  FAILURE_MESSAGE_LENGTH,
 } from '../../../src/runtime/errors.js';
 
 const status = (message: string) => JSON.stringify({ kind: 'Status', code: 422, message, reason: 'Invalid' });
@@ -38,9 +39,10 @@ describe('withLogTail: the end of a log is what says why', () => {
     '========== 1 failed, 60 passed in 1.93s ==========',
   ].join('\n');
 
-  it('keeps the summary at the end of a long log, within MAX_MESSAGE_LENGTH', () => {
+  it('keeps the summary at the end of a long log, leaving room for what is said after it', () => {
     const message = withLogTail(head, pytest);
-    expect(message.length).toBeLessThanOrEqual(MAX_MESSAGE_LENGTH);
+    expect(message.length).toBeLessThanOrEqual(FAILURE_MESSAGE_LENGTH);
+    expect(FAILURE_MESSAGE_LENGTH + 300).toBeLessThan(MAX_MESSAGE_LENGTH);
     expect(message.startsWith(`${head}: …`)).toBe(true);
     expect(message).toContain('FAILED api/test_predict.py::test_valid_prediction - assert 500 == 200');
     expect(message.endsWith('1 failed, 60 passed in 1.93s ==========')).toBe(true);
@@ -55,7 +57,7 @@ describe('withLogTail: the end of a log is what says why', () => {
   });
 
   it('bounds a head that leaves no room for the log', () => {
-    expect(withLogTail('h'.repeat(2000), 'log')).toHaveLength(MAX_MESSAGE_LENGTH);
+    expect(withLogTail('h'.repeat(2000), 'log')).toHaveLength(FAILURE_MESSAGE_LENGTH);
   });
 });
 

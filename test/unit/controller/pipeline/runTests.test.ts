@@ -33,10 +33,11 @@ describe('reconciler pipeline: tests', () => {
     expect(cond(s, 'Stalled')).toEqual({ status: 'True', reason: 'TestsFailed' });
     expect(cond(s, TESTS_PASSED)).toEqual({ status: 'False', reason: 'TestsFailed' });
     expect(message(s, TESTS_PASSED)).toBe(text);
+    // The first version this object deploys: nothing to roll back to (rollback.test.ts).
     expect(s.currentRun).toMatchObject({
       result: 'Failed',
       reason: 'TestsFailed',
-      message: text,
+      message: `${text}; nothing to roll back to, as no version deployed by this ModelDeployment passed its run before: Deployment "churn-api" is left on version 3`,
       image: REF_A,
     });
     expect(s.history).toHaveLength(1);

@@ -39,6 +39,21 @@ describe('decideRun', () => {
     ],
     ['failed, no retry token: failed before', input({ run: failed }), { kind: 'failedBefore', run: failed }],
     [
+      'rolled back: remembered like a failure',
+      input({ run: run({ result: 'RolledBack', reason: 'TestsFailed' }) }),
+      { kind: 'failedBefore', run: run({ result: 'RolledBack', reason: 'TestsFailed' }) },
+    ],
+    [
+      'rolled back, a new retry token: start again',
+      input({ run: run({ result: 'RolledBack' }), retryToken: 'b' }),
+      { kind: 'start', retry: true },
+    ],
+    [
+      'rolling back (in progress): carry on with the rollback',
+      input({ run: run({ rollback: { toVersion: '2', startedAt: 't' } }) }),
+      { kind: 'inProgress', run: run({ rollback: { toVersion: '2', startedAt: 't' } }) },
+    ],
+    [
       'failed, the retry token it answered: failed before',
       input({ run: failed, retryToken: 'a' }),
       { kind: 'failedBefore', run: failed },

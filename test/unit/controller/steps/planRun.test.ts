@@ -108,3 +108,19 @@ describe('planRun', () => {
     expect(await planRun(ctx, model)).toEqual({ kind: 'done' });
   });
 });
+
+describe('pipelineHash', () => {
+  const spec = setupReconciler().stepContext().spec;
+  it('changes with what a run deploys, not with how its failure is judged', () => {
+    const deployment = spec.deployment!;
+    // Objects written before maxRestarts existed keep their hash: no run restarts on upgrade.
+    const older = structuredClone(deployment) as Partial<typeof deployment>;
+    delete older.maxRestarts;
+    expect(pipelineHash({ ...spec, deployment: older as typeof deployment })).toBe(pipelineHash(spec));
+    expect(pipelineHash({ ...spec, deployment: { ...deployment, maxRestarts: 9 } })).toBe(pipelineHash(spec));
+    expect(pipelineHash({ ...spec, rollback: { onFailure: false } })).toBe(pipelineHash(spec));
+    expect(pipelineHash({ ...spec, deployment: { ...deployment, container: 'other' } })).not.toBe(
+      pipelineHash(spec),
+    );
+  });
+});

@@ -104,6 +104,8 @@ function slowRegistry(ctx: ReconcileContext) {
       return answer.promise;
     },
     getLatestVersionInStage: () => answer.promise,
+    setVersionTag: async () => undefined,
+    setAlias: async () => undefined,
   };
   const polls = new PollTracker({ budgetMs: 10, wake: (k) => woken.push(k) });
   const withDeps = (c: ReconcileContext): ReconcileContext => ({

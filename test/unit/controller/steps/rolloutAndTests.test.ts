@@ -68,6 +68,35 @@ describe('rollout', () => {
     expect(condition(ctx, ConditionType.Deployed)).toEqual(['False', 'ProgressDeadlineExceeded']);
   });
 
+  it('new Pods restarting maxRestarts times fail the run before the progress deadline', async () => {
+    const { t, ctx, plan } = await given();
+    await rollout(ctx, plan, { ref: REF });
+    const dep = t.apps.get();
+    dep.metadata = { ...dep.metadata, uid: 'u', annotations: { 'deployment.kubernetes.io/revision': '2' } };
+    dep.status = { ...dep.status, observedGeneration: dep.metadata.generation, updatedReplicas: 1 };
+    const owner = [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'churn-api', uid: 'u' }];
+    t.apps.replicaSets.push({
+      metadata: {
+        labels: { 'pod-template-hash': 'h2' },
+        annotations: { 'deployment.kubernetes.io/revision': '2' },
+        ownerReferences: owner,
+      },
+    });
+    const restarting = (restartCount: number) => [
+      {
+        metadata: { name: 'churn-api-h2-x' },
+        status: { containerStatuses: [{ name: 'api', image: REF, imageID: '', ready: false, restartCount }] },
+      },
+    ];
+    t.batch.pods.set('app=churn-api,pod-template-hash=h2', restarting(2));
+    expect(await rollout(ctx, plan, { ref: REF })).toMatchObject({ kind: 'wait', reason: 'RollingOut' });
+    t.batch.pods.set('app=churn-api,pod-template-hash=h2', restarting(3));
+    await expect(rollout(ctx, plan, { ref: REF })).rejects.toThrow(
+      'Deployment "churn-api" is crash-looping: container "api" of Pod "churn-api-h2-x" restarted 3 times',
+    );
+    expect(condition(ctx, ConditionType.Deployed)).toEqual(['False', 'CrashLooping']);
+  });
+
   it('no Deployment: stalls, nothing patched', async () => {
     const { t, ctx, plan } = await given({ deployment: null });
     await expect(rollout(ctx, plan, { ref: REF })).rejects.toThrow(Stalling);

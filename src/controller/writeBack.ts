@@ -1,0 +1,70 @@
+// After the pipeline: once a run has finished, write its outcome back to MLflow (tags on its
+// version, and optionally an alias on the version that serves now). It runs beside the
+// deployment, never inside it: a failure only sets RegistryWriteBack=False and is retried with
+// its own backoff; Ready, the run and the serving Deployment stay as they are, and a run is
+// written back once (status.registryWriteBack), so a restart never repeats it.
+import { ConditionType, Reason, RunResult } from '../api/v1alpha1/conditions.js';
+import { MlflowError } from '../clients/mlflow.js';
+import { describeError, reasonOf } from '../runtime/errors.js';
+import { markStep, type ReconcileContext } from './context.js';
+import { runKey, writeBackTags } from './render/writeBackTags.js';
+
+/** Writes back the finished run if it is not yet; returns how soon to try again after a failure. */
+export async function writeBack(ctx: ReconcileContext): Promise<number | undefined> {
+  const spec = ctx.spec.registry?.writeBack;
+  const run = ctx.status.currentRun;
+  if (!spec || !run?.result || run.result === RunResult.Superseded) return undefined;
+  const key = runKey(run);
+  if (ctx.status.registryWriteBack?.run === key) return undefined;
+  const mark = markStep(ctx, ConditionType.RegistryWriteBack);
+  const { namespace } = ctx.md.metadata;
+  const model = ctx.spec.model.name;
+  const retries = ctx.deps.polls.writeBackRetries;
+  try {
+    const registry = await ctx.deps.registryFor(ctx.md);
+    const tags = writeBackTags(spec.tagPrefix, run, { namespace, deployment: ctx.spec.deployment?.name });
+    for (const [tag, value] of Object.entries(tags))
+      await registry.setVersionTag(model, run.version, tag, value);
+    const live = spec.liveAlias && ctx.status.serving?.version;
+    if (spec.liveAlias && live) await registry.setAlias(model, spec.liveAlias, live);
+    ctx.status.registryWriteBack = { run: key, writtenAt: ctx.now.toISOString() };
+    retries.reset(ctx.key);
+    mark(
+      'True',
+      Reason.WrittenBack,
+      `version ${run.version} tagged ${spec.tagPrefix}.status=${run.result}` +
+        (spec.liveAlias && live ? `; alias "${spec.liveAlias}" points at version ${live}` : ''),
+    );
+    return undefined;
+  } catch (err) {
+    const delay = retries.next(ctx.key);
+    const reason = writeBackReason(err);
+    const todo =
+      reason === Reason.RegistryUnauthorized
+        ? '; writing needs EDIT permission on the registered model for the credentials in spec.registry.credentialsSecretRef (or remove spec.registry.writeBack)'
+        : '';
+    const message =
+      `writing version ${run.version}'s outcome to MLflow failed: ${describeError(err)}${todo}; ` +
+      `the deployment is not affected; retried in ${Math.round(delay / 1000)} s`;
+    ctx.log.warn({ err: describeError(err), retryInMs: delay }, 'Registry write-back failed');
+    mark('False', reason, message);
+    return delay;
+  }
+}
+
+function writeBackReason(err: unknown): Reason {
+  if (!(err instanceof MlflowError)) return (reasonOf(err) as Reason | undefined) ?? Reason.ReconcileError;
+  switch (err.kind) {
+    case 'Unauthorized':
+      return Reason.RegistryUnauthorized;
+    case 'ModelNotFound':
+      return Reason.ModelNotFound;
+    case 'Unreachable':
+    case 'ServerError':
+      return Reason.RegistryUnavailable;
+    case 'InvalidResponse':
+      return Reason.RegistryInvalidResponse;
+    default:
+      return Reason.RegistryRequestRefused;
+  }
+}
