@@ -1,10 +1,11 @@
 // Entry point: configuration, wiring, graceful shutdown on SIGTERM / SIGINT.
-import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoordinationV1Api } from '@kubernetes/client-node';
 import { ConfigError, loadConfig } from './config.js';
 import { makeLogger } from './log.js';
 import { OperatorMetrics } from './metrics.js';
 import { Operator } from './operator.js';
 import { startProbeServers } from './probes.js';
+import { PooledKubeConfig } from './runtime/kubeConfig.js';
 import { LeaderElector, defaultIdentity } from './runtime/leaderElection.js';
 
 async function main(): Promise<void> {
@@ -19,7 +20,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = makeLogger(config.logLevel);
-  const kc = new KubeConfig();
+  const kc = new PooledKubeConfig();
   kc.loadFromDefault();
   const metrics = new OperatorMetrics();
   const operator = new Operator(kc, config, log, metrics);

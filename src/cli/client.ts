@@ -3,13 +3,13 @@
 import {
   ApiException,
   CustomObjectsApi,
-  KubeConfig,
   PatchStrategy,
   setHeaderOptions,
   Watch,
 } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION, type ModelDeployment } from '../api/v1alpha1/modelDeployment.js';
 import { messageOf, networkFailureWords } from '../runtime/errors.js';
+import { PooledKubeConfig } from '../runtime/kubeConfig.js';
 import { kubeMessageOf, statusCodeOf } from '../runtime/kubeErrors.js';
 import type { Target } from './args.js';
 
@@ -49,7 +49,7 @@ export interface MdApi {
 const WATCH_SECONDS = 25;
 
 export function connect(target: Target): MdApi {
-  const kc = new KubeConfig();
+  const kc = new PooledKubeConfig();
   try {
     if (target.kubeconfig) kc.loadFromFile(target.kubeconfig);
     else kc.loadFromDefault();
