@@ -25,6 +25,19 @@ const ConfigSchema = z
       )
       .describe('Comma-separated namespaces to watch; empty watches all namespaces.'),
     MAX_CONCURRENT_RECONCILES: z.coerce.number().int().min(1).max(64).default(4),
+    KUBE_API_QPS: z.coerce
+      .number()
+      .positive()
+      .max(10_000)
+      .default(20)
+      .describe('Sustained apiserver requests a second (client-go QPS; controller-runtime uses 20).'),
+    KUBE_API_BURST: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(100_000)
+      .default(30)
+      .describe('Apiserver requests allowed at once above KUBE_API_QPS (client-go Burst).'),
     LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
     RESYNC_PERIOD: duration('10m'),
     WATCH_IDLE_TIMEOUT: duration('65m'),
@@ -87,6 +100,7 @@ const ConfigSchema = z
 export type Config = {
   watchNamespaces: string[];
   maxConcurrentReconciles: number;
+  kubeApi: { qps: number; burst: number };
   logLevel: string;
   resyncPeriodMs: number;
   watchIdleTimeoutMs: number;
@@ -147,6 +161,7 @@ export function loadConfig(env: Record<string, string | undefined>, argv: readon
   return {
     watchNamespaces: c.WATCH_NAMESPACES,
     maxConcurrentReconciles: c.MAX_CONCURRENT_RECONCILES,
+    kubeApi: { qps: c.KUBE_API_QPS, burst: c.KUBE_API_BURST },
     logLevel: c.LOG_LEVEL,
     resyncPeriodMs: c.RESYNC_PERIOD,
     watchIdleTimeoutMs: c.WATCH_IDLE_TIMEOUT,

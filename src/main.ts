@@ -20,7 +20,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = makeLogger(config.logLevel);
-  const kc = new PooledKubeConfig();
+  const kc = new PooledKubeConfig(config.kubeApi);
   kc.loadFromDefault();
   const metrics = new OperatorMetrics();
   const operator = new Operator(kc, config, log, metrics);

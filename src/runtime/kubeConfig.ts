@@ -6,12 +6,58 @@
 // Those files are still read on every call (as upstream does), so a rotated certificate gives a
 // new identity and a new Agent; the old one is closed, letting its requests in flight finish.
 // Tokens (projected, exec, OIDC) go in headers per request and are no part of the identity.
+// API clients made here also wait for a token bucket and resend on 429 (throttledHttp.ts).
 import { createHash } from 'node:crypto';
-import { bufferFromFileOrString, KubeConfig, type RequestContext } from '@kubernetes/client-node';
+import {
+  bufferFromFileOrString,
+  createConfiguration,
+  KubeConfig,
+  ServerConfiguration,
+  type ApiConstructor,
+  type ApiType,
+  type RequestContext,
+} from '@kubernetes/client-node';
 import type { Dispatcher } from 'undici';
+import { ThrottledHttpLibrary, TokenBucket } from './throttledHttp.js';
+
+/** Client-side flow control (client-go's rest.Config QPS and Burst). */
+export interface KubeClientLimits {
+  qps: number;
+  burst: number;
+}
+
+const USER_AGENT = 'mlflow-model-operator';
 
 export class PooledKubeConfig extends KubeConfig {
   private shared: { identity: string; dispatcher: Dispatcher } | undefined;
+  private readonly bucket: TokenBucket;
+
+  /** Unlimited unless limits are given (the CLI makes a few calls; the operator sets them). */
+  constructor(limits: KubeClientLimits = { qps: 1e6, burst: 1e6 }) {
+    super();
+    this.bucket = new TokenBucket(limits.qps, limits.burst);
+  }
+
+  /** API clients whose calls wait for the token bucket and resend on 429 (Retry-After). */
+  override makeApiClient<T extends ApiType>(apiClientType: ApiConstructor<T>): T {
+    const cluster = this.getCurrentCluster();
+    if (!cluster) throw new Error('the kubeconfig has no current cluster');
+    const config = createConfiguration({
+      baseServer: new ServerConfiguration(cluster.server, {}),
+      authMethods: { default: this },
+      httpApi: new ThrottledHttpLibrary(createConfiguration().httpApi, this.bucket),
+      promiseMiddleware: [
+        {
+          pre: async (context) => {
+            context.setHeaderParam('User-Agent', USER_AGENT);
+            return context;
+          },
+          post: async (response) => response,
+        },
+      ],
+    });
+    return new apiClientType(config);
+  }
 
   override async applySecurityAuthentication(context: RequestContext): Promise<void> {
     await super.applySecurityAuthentication(context);

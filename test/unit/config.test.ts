@@ -6,6 +6,7 @@ describe('loadConfig', () => {
     expect(loadConfig({})).toEqual({
       watchNamespaces: [],
       maxConcurrentReconciles: 4,
+      kubeApi: { qps: 20, burst: 30 },
       logLevel: 'info',
       resyncPeriodMs: 600_000,
       watchIdleTimeoutMs: 65 * 60_000,
