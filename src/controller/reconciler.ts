@@ -99,7 +99,9 @@ export function makeReconciler(deps: ReconcilerDeps): (key: string) => Promise<R
     // Beside the pipeline, never inside it: its failure changes only when we look again.
     const retryWriteBackMs = specChecked && failure === undefined ? await writeBack(ctx) : undefined;
     const result =
-      retryWriteBackMs === undefined ? pipelineResult : requeueNoLaterThan(pipelineResult, retryWriteBackMs);
+      retryWriteBackMs === undefined
+        ? pipelineResult
+        : requeueAfter(Math.min(pipelineResult.requeueAfterMs ?? Infinity, retryWriteBackMs));
     try {
       await writeStatus(ctx, outcome, deps);
     } catch (err) {
@@ -119,10 +121,6 @@ interface Verdict {
   failure?: unknown;
   /** The spec passed the strict schema (ctx.spec carries its defaults). */
   specChecked?: boolean;
-}
-
-function requeueNoLaterThan(result: Result, ms: number): Result {
-  return requeueAfter(result.requeueAfterMs === undefined ? ms : Math.min(result.requeueAfterMs, ms));
 }
 
 async function runPipeline(ctx: ReconcileContext): Promise<Verdict> {

@@ -2,11 +2,30 @@
 import type { CoreV1Api } from '@kubernetes/client-node';
 import { Reason } from '../api/v1alpha1/conditions.js';
 import type { ModelDeployment } from '../api/v1alpha1/modelDeployment.js';
-import { MlflowClient, type MlflowAuth, type MlflowClientOptions } from '../clients/mlflow.js';
+import {
+  MlflowClient,
+  type MlflowAuth,
+  type MlflowClientOptions,
+  type MlflowErrorKind,
+} from '../clients/mlflow.js';
 import { CredentialsError, credentialsFromSecretData } from '../clients/mlflowCredentials.js';
 import { Stalling } from '../runtime/errors.js';
 import { isForbidden, isNotFound, kubeMessageOf } from '../runtime/kubeErrors.js';
 import type { ModelRegistry } from './context.js';
+
+/** The catalogue reason of each way an MLflow request fails, for the resolve step and the
+ * write-back alike. */
+export const MLFLOW_ERROR_REASON: Readonly<Record<MlflowErrorKind, Reason>> = {
+  Unreachable: Reason.RegistryUnavailable,
+  ServerError: Reason.RegistryUnavailable,
+  Unauthorized: Reason.RegistryUnauthorized,
+  ModelNotFound: Reason.ModelNotFound,
+  AliasNotFound: Reason.AliasNotFound,
+  NoVersionInStage: Reason.NoVersionInStage,
+  VersionNotReady: Reason.VersionNotReady,
+  BadRequest: Reason.RegistryRequestRefused,
+  InvalidResponse: Reason.RegistryInvalidResponse,
+};
 
 export function makeRegistryFactory(
   core: CoreV1Api,

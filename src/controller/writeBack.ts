@@ -5,8 +5,9 @@
 // written back once (status.registryWriteBack), so a restart never repeats it.
 import { ConditionType, Reason, RunResult } from '../api/v1alpha1/conditions.js';
 import { MlflowError } from '../clients/mlflow.js';
-import { describeError, reasonOf } from '../runtime/errors.js';
-import { markStep, type ReconcileContext } from './context.js';
+import { describeError } from '../runtime/errors.js';
+import { markStep, reasonFrom, type ReconcileContext } from './context.js';
+import { MLFLOW_ERROR_REASON } from './registry.js';
 import { runKey, writeBackTags } from './render/writeBackTags.js';
 
 /** Writes back the finished run if it is not yet; returns how soon to try again after a failure. */
@@ -53,18 +54,5 @@ export async function writeBack(ctx: ReconcileContext): Promise<number | undefin
 }
 
 function writeBackReason(err: unknown): Reason {
-  if (!(err instanceof MlflowError)) return (reasonOf(err) as Reason | undefined) ?? Reason.ReconcileError;
-  switch (err.kind) {
-    case 'Unauthorized':
-      return Reason.RegistryUnauthorized;
-    case 'ModelNotFound':
-      return Reason.ModelNotFound;
-    case 'Unreachable':
-    case 'ServerError':
-      return Reason.RegistryUnavailable;
-    case 'InvalidResponse':
-      return Reason.RegistryInvalidResponse;
-    default:
-      return Reason.RegistryRequestRefused;
-  }
+  return err instanceof MlflowError ? MLFLOW_ERROR_REASON[err.kind] : reasonFrom(err);
 }

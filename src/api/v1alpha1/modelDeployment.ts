@@ -56,12 +56,20 @@ const stageOrAliasRule = {
   rule: '(has(self.stage) ? 1 : 0) + (has(self.alias) ? 1 : 0) == 1',
   message: 'exactly one of spec.model.stage or spec.model.alias must be set',
 };
-const aliasNotReservedRule = {
-  rule: `!has(self.alias) || (self.alias.lowerAscii() != 'latest' && !self.alias.matches(${celString(VERSION_LIKE_ALIAS)}))`,
-  message:
-    "spec.model.alias must not be 'latest' or look like a version number (v1, V12): MLflow reserves those",
-  fieldPath: '.alias',
-};
+/** An alias name as MLflow takes it; reservedAliasRule and isReservedAlias add what it reserves. */
+const aliasName = () => z.string().min(1).max(255).regex(ALIAS);
+/** The CEL rule refusing the aliases MLflow reserves ('latest', v<digits>) in `field`. */
+const reservedAliasRule = (field: string, message: string) => ({
+  rule: `!has(self.${field}) || (self.${field}.lowerAscii() != 'latest' && !self.${field}.matches(${celString(VERSION_LIKE_ALIAS)}))`,
+  message,
+  fieldPath: `.${field}`,
+});
+/** The zod twin of reservedAliasRule. */
+const isReservedAlias = (alias: string) => alias.toLowerCase() === 'latest' || VERSION_LIKE_ALIAS.test(alias);
+const aliasNotReservedRule = reservedAliasRule(
+  'alias',
+  "spec.model.alias must not be 'latest' or look like a version number (v1, V12): MLflow reserves those",
+);
 const pollIntervalRule = {
   rule: `!has(self.pollInterval) || !self.pollInterval.matches('${GO_DURATION.source.replace(/\\/g, '\\\\')}') || duration(self.pollInterval) >= duration('${MIN_POLL_INTERVAL}')`,
   message: `spec.model.pollInterval must be at least ${MIN_POLL_INTERVAL} and at most 2562047h`,
@@ -86,11 +94,7 @@ export const ModelRefSchema = z
         'Registry stage to follow (deprecated in MLflow since 2.9 but still served). ' +
           'Exactly one of stage or alias must be set.',
       ),
-    alias: z
-      .string()
-      .min(1)
-      .max(255)
-      .regex(ALIAS)
+    alias: aliasName()
       .optional()
       .describe(
         'Registry alias to follow, e.g. champion. Letters (any script), digits, "_" and "-"; "latest" and ' +
@@ -125,12 +129,10 @@ export const SecretRefSchema = z
 
 // MLflow's tag keys: letters, digits, "_", "-", ".", " ", "/"; we leave out the blank.
 const TAG_PREFIX = /^[A-Za-z0-9_][A-Za-z0-9_./-]{0,199}$/;
-const liveAliasNotReservedRule = {
-  rule: `!has(self.liveAlias) || (self.liveAlias.lowerAscii() != 'latest' && !self.liveAlias.matches(${celString(VERSION_LIKE_ALIAS)}))`,
-  message:
-    "spec.registry.writeBack.liveAlias must not be 'latest' or look like a version number: MLflow reserves those",
-  fieldPath: '.liveAlias',
-};
+const liveAliasNotReservedRule = reservedAliasRule(
+  'liveAlias',
+  "spec.registry.writeBack.liveAlias must not be 'latest' or look like a version number: MLflow reserves those",
+);
 
 export const WriteBackSchema = z
   .object({
@@ -143,11 +145,7 @@ export const WriteBackSchema = z
           'RolledBack or Failed), <prefix>.image (image by digest), <prefix>.deployedAt, <prefix>.target ' +
           '(namespace/Deployment). Defaults to modeldeployment.',
       ),
-    liveAlias: z
-      .string()
-      .min(1)
-      .max(255)
-      .regex(ALIAS)
+    liveAlias: aliasName()
       .optional()
       .describe(
         'An alias moved to the version that serves after each run, also after a rollback, e.g. live. ' +
@@ -323,10 +321,7 @@ export const ModelDeploymentSpecStrictSchema = ModelDeploymentSpecSchema.superRe
   if ((model.stage === undefined) === (model.alias === undefined)) {
     ctx.addIssue({ code: 'custom', path: ['model'], message: stageOrAliasRule.message });
   }
-  if (
-    model.alias !== undefined &&
-    (model.alias.toLowerCase() === 'latest' || VERSION_LIKE_ALIAS.test(model.alias))
-  ) {
+  if (model.alias !== undefined && isReservedAlias(model.alias)) {
     ctx.addIssue({ code: 'custom', path: ['model', 'alias'], message: aliasNotReservedRule.message });
   }
   if (
@@ -338,7 +333,7 @@ export const ModelDeploymentSpecStrictSchema = ModelDeploymentSpecSchema.superRe
   }
   for (const issue of pipelineIssues(spec)) ctx.addIssue({ code: 'custom', ...issue });
   const live = spec.registry.writeBack?.liveAlias;
-  if (live !== undefined && (live.toLowerCase() === 'latest' || VERSION_LIKE_ALIAS.test(live))) {
+  if (live !== undefined && isReservedAlias(live)) {
     ctx.addIssue({
       code: 'custom',
       path: ['registry', 'writeBack', 'liveAlias'],

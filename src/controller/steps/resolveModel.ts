@@ -6,6 +6,7 @@ import {
   type ResolvedModel,
 } from '../../api/v1alpha1/modelDeployment.js';
 import { MlflowError } from '../../clients/mlflow.js';
+import { MLFLOW_ERROR_REASON } from '../registry.js';
 import { findCondition, isTrue } from '../../runtime/conditions.js';
 import { parseDurationMs } from '../../runtime/duration.js';
 import { Stalling, Transient } from '../../runtime/errors.js';
@@ -188,36 +189,27 @@ function registryFailure(err: unknown, ctx: ReconcileContext, still?: string): E
   if (err instanceof Transient) return err;
   if (!(err instanceof MlflowError)) return err instanceof Error ? err : new Error(String(err));
   const { model } = ctx.spec;
+  const reason = MLFLOW_ERROR_REASON[err.kind];
   switch (err.kind) {
     case 'ModelNotFound':
-      return new Stalling(
-        Reason.ModelNotFound,
-        say(err.message, 'register it in MLflow or fix spec.model.name'),
-      );
+      return new Stalling(reason, say(err.message, 'register it in MLflow or fix spec.model.name'));
     case 'AliasNotFound':
-      return new Stalling(
-        Reason.AliasNotFound,
-        say(err.message, 'set the alias in MLflow or fix spec.model.alias'),
-      );
+      return new Stalling(reason, say(err.message, 'set the alias in MLflow or fix spec.model.alias'));
     case 'NoVersionInStage':
       return new Stalling(
-        Reason.NoVersionInStage,
+        reason,
         say(err.message, `transition a version to ${model.stage} or fix spec.model.stage`),
       );
     case 'Unauthorized':
-      return new Stalling(Reason.RegistryUnauthorized, say(err.message));
+      return new Stalling(reason, say(err.message));
     case 'BadRequest':
-      return new Stalling(
-        Reason.RegistryRequestRefused,
-        say(err.message, 'check spec.registry.trackingUri and spec.model'),
-      );
+      return new Stalling(reason, say(err.message, 'check spec.registry.trackingUri and spec.model'));
     case 'VersionNotReady':
-      return wait(Reason.VersionNotReady, err.message, VERSION_NOT_READY_RETRY_MS);
+      return wait(reason, err.message, VERSION_NOT_READY_RETRY_MS);
     case 'InvalidResponse':
-      return new Transient(Reason.RegistryInvalidResponse, err.message, { cause: err });
     case 'Unreachable':
     case 'ServerError':
-      return new Transient(Reason.RegistryUnavailable, err.message, { cause: err });
+      return new Transient(reason, err.message, { cause: err });
   }
 }
 
