@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 // The layers of src/, lowest first: a folder may import only from itself and the folders before
 // it, so nothing below the controller ever learns about pipelines or models. The top-level
 // modules (operator.ts, main.ts, config.ts, metrics.ts …) and tools/ may import anything.
-export const LAYERS = ['runtime', 'api', 'clients', 'children', 'builders', 'controller'];
+export const LAYERS = ['runtime', 'webhooks', 'api', 'clients', 'children', 'builders', 'controller'];
 
 // Relative imports are all a file can use to reach another folder, so "goes up `depth` folders
 // and then into anything but an allowed layer" is the whole rule for files `depth` folders deep.

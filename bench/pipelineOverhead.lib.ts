@@ -265,6 +265,8 @@ export interface MachineFacts {
 }
 
 export interface ReportInput {
+  /** CPU seconds the operator process spent during the measured runs. */
+  operatorCpuSeconds?: number;
   options: Options;
   namespace: string;
   runs: readonly MeasuredRun[];

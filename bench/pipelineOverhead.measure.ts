@@ -25,6 +25,7 @@ import {
   type ReportInput,
 } from './pipelineOverhead.lib.js';
 import { containersKey, Observer, Run } from './pipelineOverhead.observe.js';
+import { cpuSeconds } from './procStats.js';
 
 export type Progress = (line: string) => void;
 
@@ -128,6 +129,7 @@ class Bench {
       this.progress(`${r.describe()}: Succeeded in ${r.elapsed()} s (not counted)`);
     }
     const measured = this.runs.filter((x) => x.measured);
+    const cpuBefore = cpuSeconds(this.operator?.pid as number);
     if (this.o.parallel) {
       this.progress(`applying ${measured.length} ModelDeployments at once`);
       for (const r of measured) await this.apply(r);
@@ -141,6 +143,7 @@ class Bench {
       }
     }
     return {
+      operatorCpuSeconds: cpuSeconds(this.operator?.pid as number) - cpuBefore,
       options: this.o,
       namespace,
       runs: measured.map((r) => r.result()),

@@ -27,17 +27,20 @@ const ConfigSchema = z
     MAX_CONCURRENT_RECONCILES: z.coerce.number().int().min(1).max(64).default(4),
     KUBE_API_QPS: z.coerce
       .number()
-      .positive()
       .max(10_000)
-      .default(20)
-      .describe('Sustained apiserver requests a second (client-go QPS; controller-runtime uses 20).'),
+      .refine((n) => n === -1 || n > 0, 'must be -1 (no client-side limit) or greater than zero')
+      .default(-1)
+      .describe(
+        'Sustained apiserver requests a second (client-go QPS); -1: no client-side limit, the ' +
+          "apiserver's API Priority and Fairness decides (controller-runtime's default since v0.21).",
+      ),
     KUBE_API_BURST: z.coerce
       .number()
       .int()
       .min(1)
       .max(100_000)
       .default(30)
-      .describe('Apiserver requests allowed at once above KUBE_API_QPS (client-go Burst).'),
+      .describe('Apiserver requests allowed at once above KUBE_API_QPS (client-go Burst), when it is set.'),
     LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
     RESYNC_PERIOD: duration('10m'),
     WATCH_IDLE_TIMEOUT: duration('65m'),
@@ -62,6 +65,46 @@ const ConfigSchema = z
       .max(65535)
       .default(8081)
       .describe('Port of /healthz and /readyz; 0 picks a free one.'),
+    WEBHOOK_SOURCES: z
+      .string()
+      .default('')
+      .transform((s, ctx) => {
+        const sources: { name: string; trackingUri: string }[] = [];
+        for (const entry of s
+          .split(',')
+          .map((e) => e.trim())
+          .filter(Boolean)) {
+          const m = /^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)=(https?:\/\/\S+)$/.exec(entry);
+          if (!m) {
+            ctx.addIssue({
+              code: 'custom',
+              message: `"${entry}" must be <name>=<tracking URI>, the name a DNS label (e.g. prod=https://mlflow.example.com)`,
+            });
+            return z.NEVER;
+          }
+          sources.push({ name: m[1] as string, trackingUri: m[3] as string });
+        }
+        return sources;
+      })
+      .describe('MLflow servers whose webhooks are received, as name=trackingURI pairs; empty: no receiver.'),
+    WEBHOOK_PORT: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(65535)
+      .default(9443)
+      .describe('Port of the webhook receiver.'),
+    WEBHOOK_SECRETS_DIR: z
+      .string()
+      .min(1)
+      .default('/etc/mlflow-model-operator/webhook-secrets')
+      .describe('Directory with one file per webhook source, named after it, holding its secret(s).'),
+    WEBHOOK_TLS_DIR: z
+      .string()
+      .default('/etc/mlflow-model-operator/webhook-tls')
+      .describe(
+        'Directory with tls.crt and tls.key of the receiver (a kubernetes.io/tls Secret); empty: plain HTTP.',
+      ),
     LEADER_ELECT: z
       .enum(['true', 'false'])
       .default('true')
@@ -109,6 +152,12 @@ export type Config = {
   awsEndpoint: string | undefined;
   metricsPort: number;
   healthPort: number;
+  webhooks: {
+    sources: { name: string; trackingUri: string }[];
+    port: number;
+    secretsDir: string;
+    tlsDir: string | undefined;
+  };
   leaderElection: {
     enabled: boolean;
     namespace: string;
@@ -170,6 +219,12 @@ export function loadConfig(env: Record<string, string | undefined>, argv: readon
     awsEndpoint: c.AWS_ENDPOINT_URL,
     metricsPort: c.METRICS_PORT,
     healthPort: c.HEALTH_PORT,
+    webhooks: {
+      sources: c.WEBHOOK_SOURCES,
+      port: c.WEBHOOK_PORT,
+      secretsDir: c.WEBHOOK_SECRETS_DIR,
+      tlsDir: c.WEBHOOK_TLS_DIR || undefined,
+    },
     leaderElection: {
       enabled: c.LEADER_ELECT,
       namespace: c.LEADER_ELECTION_NAMESPACE || c.POD_NAMESPACE || 'default',

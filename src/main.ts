@@ -7,6 +7,7 @@ import { Operator } from './operator.js';
 import { startProbeServers } from './probes.js';
 import { PooledKubeConfig } from './runtime/kubeConfig.js';
 import { LeaderElector, defaultIdentity } from './runtime/leaderElection.js';
+import { makeWebhookReceiver } from './webhookServer.js';
 
 async function main(): Promise<void> {
   let config;
@@ -57,6 +58,20 @@ async function main(): Promise<void> {
     { healthPort: probes.ports.health, metricsPort: probes.ports.metrics },
     'Serving probes and metrics',
   );
+  const webhooks = makeWebhookReceiver(
+    config.webhooks,
+    (trackingUri, model) => operator.wakeFollowers(trackingUri, model),
+    () => elector !== undefined && !elector.isLeader,
+    metrics,
+    log,
+  );
+  if (webhooks) {
+    await webhooks.start();
+    log.info(
+      { port: webhooks.port, sources: config.webhooks.sources.map((s) => s.name) },
+      'Serving MLflow webhooks',
+    );
+  }
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -66,6 +81,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.shutdownTimeoutMs);
     timer.unref();
+    await webhooks?.stop();
     await operator.stop();
     await elector?.stop(); // still renewing while the controller drained; now hand the lease over
     await probes.close();

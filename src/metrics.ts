@@ -90,6 +90,18 @@ export class OperatorMetrics {
     labelNames: ['endpoint', 'kind'] as const,
     registers: [this.registry],
   });
+  readonly webhookDeliveries = new Counter({
+    name: `${PREFIX}webhook_deliveries_total`,
+    help: 'MLflow webhook requests by source and outcome (accepted, duplicate, unauthorized, …).',
+    labelNames: ['source', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly eventsDropped = new Counter({
+    name: `${PREFIX}events_dropped_total`,
+    help: 'Kubernetes Events not recorded: spam (too many for one object) or queue-full.',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: PREFIX });

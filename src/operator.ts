@@ -2,15 +2,11 @@
 // namespace (controller/watches.ts says what each change wakes), the work queue and the
 // reconciler, and starts and stops them together.
 import {
-  AppsV1Api,
-  BatchV1Api,
   CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
-  makeInformer,
   PatchStrategy,
   setHeaderOptions,
-  type KubernetesListObject,
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -23,11 +19,14 @@ import { PollTracker } from './controller/context.js';
 import { makeReconciler } from './controller/reconciler.js';
 import { makeRegistryFactory } from './controller/registry.js';
 import { childWatches, wakeSelf, type ModelDeploymentLookup } from './controller/watches.js';
+import { followersOf } from './controller/webhookWakes.js';
 import { OperatorMetrics } from './metrics.js';
 import { ExponentialBackoff } from './runtime/backoff.js';
+import { CachingAppsV1Api, CachingBatchV1Api, type CacheFeed } from './runtime/cachedReads.js';
 import { Controller } from './runtime/controller.js';
 import { EventRecorder } from './runtime/events.js';
 import { SupervisedInformer, splitKey } from './runtime/informer.js';
+import { Reflector } from './runtime/reflector.js';
 import { StatusPatcher } from './runtime/statusPatch.js';
 import { WorkQueue } from './runtime/workqueue.js';
 
@@ -35,8 +34,12 @@ type MD = ModelDeployment & KubernetesObject;
 
 export class Operator {
   private readonly mds = new Map<string, SupervisedInformer<MD>>(); // by namespace, '' = all
-  private readonly children: SupervisedInformer<KubernetesObject>[] = [];
+  /** By `<watch name>/<namespace>`, '' = all namespaces. */
+  private readonly children = new Map<string, SupervisedInformer<KubernetesObject>>();
   private readonly controller: Controller<string>;
+  private readonly events: EventRecorder;
+  // A registry answer that came after its reconcile gave up waiting wakes the object.
+  private readonly polls = new PollTracker({ wake: (key) => this.queue.add(key) });
   private readonly queue = new WorkQueue<string>({
     backoff: new ExponentialBackoff({ baseMs: 1000, maxMs: 300_000 }),
   });
@@ -49,23 +52,34 @@ export class Operator {
   ) {
     const objects = kc.makeApiClient(CustomObjectsApi);
     const core = kc.makeApiClient(CoreV1Api);
-    const apps = kc.makeApiClient(AppsV1Api);
-    const batch = kc.makeApiClient(BatchV1Api);
+    // Deployment and Job reads come from the informer caches below when they can.
+    const apps = kc.makeApiClient(CachingAppsV1Api);
+    const batch = kc.makeApiClient(CachingBatchV1Api);
+    const readThrough: Record<string, CacheFeed> = { deployments: apps.deployments, jobs: batch.jobs };
     const informer = <T extends KubernetesObject>(
       name: string,
       path: string,
-      list: () => Promise<KubernetesListObject<T>>,
       wakes: (o: T) => string[],
       {
         labelSelector,
         ignoreStatusOnlyUpdates = false,
-      }: { labelSelector?: string | undefined; ignoreStatusOnlyUpdates?: boolean } = {},
+        keep,
+        seen,
+      }: {
+        labelSelector?: string | undefined;
+        ignoreStatusOnlyUpdates?: boolean;
+        keep?: (o: KubernetesObject) => T;
+        seen?: CacheFeed | undefined;
+      } = {},
     ) => {
       metrics.watchRestarts.inc({ informer: name }, 0); // the series exists from the start
       return new SupervisedInformer<T>({
         name,
-        makeInformer: () => makeInformer<T>(kc, path, list, labelSelector),
-        onObject: (obj) => wakes(obj).forEach((key) => this.queue.add(key)),
+        makeInformer: () => new Reflector<T>(kc, { path, labelSelector, transform: keep }),
+        onObject: (obj, event) => {
+          seen?.observed(obj, event);
+          wakes(obj).forEach((key) => this.queue.add(key));
+        },
         resyncPeriodMs: config.resyncPeriodMs,
         watchdogMs: config.watchIdleTimeoutMs,
         log,
@@ -83,32 +97,29 @@ export class Operator {
         informer<MD>(
           named(PLURAL),
           at(`/apis/${GROUP}/${VERSION}`, PLURAL),
-          () =>
-            ns
-              ? objects.listNamespacedCustomObject({
-                  group: GROUP,
-                  version: VERSION,
-                  namespace: ns,
-                  plural: PLURAL,
-                })
-              : objects.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL }),
           wakeSelf,
           // Our own status writes must not wake the object: the queue's backoff decides.
           { ignoreStatusOnlyUpdates: true },
         ),
       );
       for (const watch of childWatches) {
-        this.children.push(
-          informer(
-            named(watch.name),
-            at(watch.apiPath, watch.plural),
-            () => watch.list({ batch, apps }, ns),
-            (obj) => watch.wakes(obj, lookup),
-            { labelSelector: watch.labelSelector },
-          ),
+        this.children.set(
+          `${watch.name}/${ns}`,
+          informer(named(watch.name), at(watch.apiPath, watch.plural), (obj) => watch.wakes(obj, lookup), {
+            labelSelector: watch.labelSelector,
+            keep: (obj) => watch.keep(obj, lookup),
+            seen: readThrough[watch.name],
+          }),
         );
       }
     }
+    for (const [name, reads] of Object.entries(readThrough))
+      reads.attach({
+        get: (object, namespace) => this.childInformer(name, namespace)?.get(object, namespace),
+      });
+    this.events = new EventRecorder(core, config.fieldManager, log, {
+      onDropped: (reason) => metrics.eventsDropped.inc({ reason }),
+    });
     const aws = config.awsEndpoint ? { endpoint: config.awsEndpoint } : {};
     const ecr = new EcrRepositories(aws);
     const reconcile = makeReconciler({
@@ -129,7 +140,7 @@ export class Operator {
             setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
           )) as MD,
       },
-      events: new EventRecorder(core, config.fieldManager, log),
+      events: this.events,
       registryFor: makeRegistryFactory(core, (endpoint, outcome, seconds) => {
         metrics.mlflowRequests.observe({ endpoint, outcome }, seconds);
         if (outcome !== 'ok') metrics.mlflowErrors.inc({ endpoint, kind: outcome });
@@ -151,8 +162,7 @@ export class Operator {
         batch,
         core,
       },
-      // A registry answer that came after its reconcile gave up waiting wakes the object.
-      polls: new PollTracker({ wake: (key) => this.queue.add(key) }),
+      polls: this.polls,
       now: () => new Date(),
       fieldManager: config.fieldManager,
       log,
@@ -172,6 +182,19 @@ export class Operator {
     metrics.queueLength = () => this.queue.length;
   }
 
+  /** A verified webhook event: every ModelDeployment following `model` on `trackingUri` polls
+   * MLflow anew at once. Returns how many were woken. */
+  wakeFollowers(trackingUri: string, model: string): number {
+    const all = [...this.mds.values()].flatMap((informer) => informer.list());
+    const keys = followersOf(trackingUri, model, all);
+    for (const key of keys) {
+      this.polls.requests.expire(key);
+      this.polls.forgetVerdict(key);
+      this.queue.add(key);
+    }
+    return keys.length;
+  }
+
   /** Ready once every ModelDeployment informer has listed (its cache is synced). */
   readiness(): string | null {
     const unsynced = [...this.mds.entries()]
@@ -181,7 +204,9 @@ export class Operator {
   }
 
   async start(): Promise<void> {
-    await Promise.all([...this.mds.values(), ...this.children].map((i) => i.start()));
+    // ModelDeployments first: what the child caches keep depends on which Deployments they target.
+    await Promise.all([...this.mds.values()].map((i) => i.start()));
+    await Promise.all([...this.children.values()].map((i) => i.start()));
     this.controller.start();
     this.log.info(
       { namespaces: this.config.watchNamespaces, workers: this.config.maxConcurrentReconciles },
@@ -189,15 +214,21 @@ export class Operator {
     );
   }
 
-  /** Stops watching, then lets in-flight reconciles finish. */
+  /** Stops watching, then lets in-flight reconciles finish and their Events be written. */
   async stop(): Promise<void> {
-    await Promise.all([...this.mds.values(), ...this.children].map((i) => i.stop()));
+    await Promise.all([...this.mds.values(), ...this.children.values()].map((i) => i.stop()));
     await this.controller.stop();
+    await this.events.stop();
   }
 
   private get(key: string): MD | undefined {
     const { namespace, name } = splitKey(key);
     return this.informerFor(namespace)?.get(name, namespace);
+  }
+
+  /** The informer of a child watch for a namespace: its own, or the cluster-wide one. */
+  private childInformer(watch: string, namespace: string | undefined) {
+    return this.children.get(`${watch}/${namespace ?? ''}`) ?? this.children.get(`${watch}/`);
   }
 
   /** The ModelDeployment informer of a namespace: its own, or the cluster-wide one. */

@@ -94,7 +94,8 @@ export interface ReconcilerDeps {
   modelDeployments: {
     patchMetadata(namespace: string, name: string, ops: object[]): Promise<ModelDeployment>;
   };
-  events: Pick<EventRecorder, 'record'>;
+  /** Queues Events (written in the background); forget() when the object is gone. */
+  events: Pick<EventRecorder, 'record' | 'forget'>;
   log: Logger;
   now(): Date;
   /** Field manager of the writes the operator makes. */

@@ -87,6 +87,7 @@ export function makeReconciler(deps: ReconcilerDeps): (key: string) => Promise<R
       deps.polls.forget(key);
       const { namespace, name } = splitKey(key);
       deps.metrics.forget(namespace, name);
+      deps.events.forget(namespace, name);
       return done();
     }
     if (md.metadata.deletionTimestamp) {
@@ -242,7 +243,7 @@ async function writeStatus(ctx: ReconcileContext, outcome: Outcome, deps: Reconc
   for (const r of ctx.rollbacks) deps.metrics.rollback(r.reason, r.result);
   for (const g of ctx.gates) deps.metrics.gate(g.gate, g.result);
   const target = { apiVersion: API_VERSION, kind: KIND, metadata: ctx.md.metadata };
-  for (const e of [...ctx.events, ...transitionEvents(before, after)]) {
-    await deps.events.record(target, e.type, e.reason, e.message);
+  for (const e of [...ctx.events, ...transitionEvents(before, after, ctx.events)]) {
+    deps.events.record(target, e.type, e.reason, e.message); // queued, written in the background
   }
 }

@@ -1,6 +1,6 @@
 // Turns the outcome of one reconcile into kstatus conditions and the phase, and names the Events
 // the change deserves. Pure: the reconciler patches and records what this returns.
-import { ConditionType, Reason } from '../api/v1alpha1/conditions.js';
+import { ConditionType, EventReason, Reason } from '../api/v1alpha1/conditions.js';
 import type { ModelDeploymentStatus, Phase } from '../api/v1alpha1/modelDeployment.js';
 import { type Condition, findCondition, removeCondition, setCondition } from '../runtime/conditions.js';
 
@@ -77,22 +77,35 @@ function orderConditions(conditions: Condition[]): Condition[] {
   return [...conditions].sort((a, b) => rank(a) - rank(b));
 }
 
-/** Events for a status change: a phase change, or a new reason for not being Ready. */
+// A step's Event that says, with its details, what the transition to this Ready reason would.
+const ANNOUNCED_BY: Partial<Record<string, string>> = {
+  [Reason.Building]: EventReason.BuildStarted,
+  [Reason.RollingOut]: EventReason.RolloutStarted,
+  [Reason.Testing]: EventReason.TestStarted,
+  [Reason.Drift]: EventReason.DriftCorrected,
+  [Reason.Succeeded]: EventReason.NewModelVersion, // a resolve-only object: "Resolved version 3"
+};
+
+/** The Event for a status change: Ready changed status or reason. A phase change that leaves
+ * Ready as it was (Deploying → Verifying) is no news; neither is a normal transition whose step
+ * Event in the same reconcile (`stepEvents`) already said it. A failing one is always told. */
 export function transitionEvents(
   before: ModelDeploymentStatus | undefined,
   after: ModelDeploymentStatus,
+  stepEvents: readonly EventSpec[] = [],
 ): EventSpec[] {
   const wasReady = findCondition(before?.conditions, READY);
   const ready = findCondition(after.conditions, READY);
   if (!ready) return [];
-  const phaseChanged = before?.phase !== after.phase;
   const reasonChanged = wasReady?.status !== ready.status || wasReady?.reason !== ready.reason;
-  if (!phaseChanged && !reasonChanged) return [];
+  if (!reasonChanged) return [];
   const failing =
     ready.status !== 'True' &&
     (after.phase === 'Failed' ||
       after.phase === 'RollingBack' ||
       after.phase === 'RolledBack' ||
       findCondition(after.conditions, RECONCILING)?.reason === Reason.ProgressingWithRetry);
+  const announcer = ANNOUNCED_BY[ready.reason];
+  if (!failing && announcer && stepEvents.some((e) => e.reason === announcer)) return [];
   return [{ type: failing ? 'Warning' : 'Normal', reason: ready.reason, message: ready.message }];
 }

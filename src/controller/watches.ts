@@ -1,15 +1,11 @@
-// What the operator watches and which ModelDeployments each change wakes: ModelDeployments
-// themselves; the Jobs it created (their owner); the Deployments a ModelDeployment serves from.
-// The mappers are pure: the informer caches are passed in as a lookup, ready to become an index.
-import type { AppsV1Api, BatchV1Api, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+// What the operator watches, what of it the caches keep, and which ModelDeployments each change
+// wakes: ModelDeployments themselves; the Jobs it created (their owner); the Deployments a
+// ModelDeployment serves from. The mappers are pure: the informer caches are passed in as a lookup.
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { GROUP, KIND, type ModelDeployment } from '../api/v1alpha1/modelDeployment.js';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../children/names.js';
 import { keyOf, type ObjectKey } from '../runtime/informer.js';
-
-export interface WatchApis {
-  batch: BatchV1Api;
-  apps: AppsV1Api;
-}
+import { withoutManagedFields } from '../runtime/reflector.js';
 
 /** The ModelDeployments of a namespace, as the informer cache has them. */
 export type ModelDeploymentLookup = (namespace: string) => readonly ModelDeployment[];
@@ -23,8 +19,8 @@ export interface ChildWatch {
   plural: string;
   /** Only objects with these labels are watched and cached. */
   labelSelector?: string;
-  /** The list the informer starts from; namespace '' lists all namespaces. */
-  list(apis: WatchApis, namespace: string): Promise<KubernetesListObject<KubernetesObject>>;
+  /** What of an object the cache keeps. */
+  keep(obj: KubernetesObject, modelDeployments: ModelDeploymentLookup): KubernetesObject;
   wakes(obj: KubernetesObject, modelDeployments: ModelDeploymentLookup): ObjectKey[];
 }
 
@@ -52,24 +48,43 @@ export function wakeUsersOf(
 
 export const MANAGED_SELECTOR = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
 
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/** A Deployment as the cache keeps it: whole (without managed fields and kubectl's copy of the
+ * manifest) when a ModelDeployment serves from it, else only what maps its events: every
+ * Deployment of the cluster is watched, and most are none of the operator's business. */
+export function keepDeployment(
+  deployment: KubernetesObject,
+  modelDeployments: ModelDeploymentLookup,
+): KubernetesObject {
+  if (wakeUsersOf(deployment, modelDeployments).length === 0) {
+    const { name, namespace, uid, resourceVersion } = deployment.metadata ?? {};
+    return { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace, uid, resourceVersion } };
+  }
+  const kept = withoutManagedFields(deployment);
+  const annotations = kept.metadata?.annotations;
+  if (annotations && LAST_APPLIED in annotations) {
+    const rest = { ...annotations };
+    delete rest[LAST_APPLIED];
+    return { ...kept, metadata: { ...kept.metadata, annotations: rest } };
+  }
+  return kept;
+}
+
 export const childWatches: readonly ChildWatch[] = [
   {
     name: 'jobs',
     apiPath: '/apis/batch/v1',
     plural: 'jobs',
     labelSelector: MANAGED_SELECTOR,
-    list: ({ batch }, namespace) =>
-      namespace
-        ? batch.listNamespacedJob({ namespace, labelSelector: MANAGED_SELECTOR })
-        : batch.listJobForAllNamespaces({ labelSelector: MANAGED_SELECTOR }),
+    keep: (job) => withoutManagedFields(job),
     wakes: wakeOwner,
   },
   {
     name: 'deployments',
     apiPath: '/apis/apps/v1',
     plural: 'deployments',
-    list: ({ apps }, namespace) =>
-      namespace ? apps.listNamespacedDeployment({ namespace }) : apps.listDeploymentForAllNamespaces(),
+    keep: keepDeployment,
     wakes: wakeUsersOf,
   },
 ];

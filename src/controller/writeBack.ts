@@ -10,13 +10,21 @@ import { markStep, reasonFrom, type ReconcileContext } from './context.js';
 import { MLFLOW_ERROR_REASON } from './registry.js';
 import { runKey, writeBackTags } from './render/writeBackTags.js';
 
-/** Writes back the finished run if it is not yet; returns how soon to try again after a failure. */
+const AFTER_STATUS_WRITE_MS = 500;
+
+/** Writes back the finished run if it is not yet; returns how soon to try again (after a failure,
+ * or once the run's finish is stored). */
 export async function writeBack(ctx: ReconcileContext): Promise<number | undefined> {
   const spec = ctx.spec.registry?.writeBack;
   const run = ctx.status.currentRun;
   if (!spec || !run?.result || run.result === RunResult.Superseded) return undefined;
   const key = runKey(run);
   if (ctx.status.registryWriteBack?.run === key) return undefined;
+  // Only a finish the apiserver already holds is written back: a reconcile that finishes the run
+  // (maybe from a stale cache, its status write then refused) must not tell MLflow a finish that
+  // is not the one kept. The next reconcile, soon, writes it.
+  const stored = ctx.md.status?.currentRun;
+  if (!stored?.result || runKey(stored) !== key) return AFTER_STATUS_WRITE_MS;
   const mark = markStep(ctx, ConditionType.RegistryWriteBack);
   const { namespace } = ctx.md.metadata;
   const model = ctx.spec.model.name;

@@ -4,7 +4,7 @@
 // a resync period (client-node does not replay known objects after a restart), and restarts a
 // watch that has been quiet for longer than the watchdog allows.
 import { ADD, CONNECT, DELETE, ERROR, UPDATE } from '@kubernetes/client-node';
-import type { Informer, KubernetesObject, ObjectCache } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { ExponentialBackoff } from './backoff.js';
 import { describeError } from './errors.js';
@@ -37,9 +37,19 @@ export function wakeFingerprint(obj: KubernetesObject): string {
 /** Whether an update from `previous` (undefined: not seen before) to `next` fingerprint wakes. */
 export const updateWakes = (previous: string | undefined, next: string): boolean => previous !== next;
 
+/** A list + watch cache: reflector.ts, or client-node's makeInformer. */
+export interface WatchedCache<T extends KubernetesObject> {
+  on(verb: typeof ADD | typeof UPDATE | typeof DELETE, cb: (obj: T) => void): void;
+  on(verb: typeof CONNECT | typeof ERROR, cb: (err?: unknown) => void): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  get(name: string, namespace?: string): T | undefined;
+  list(namespace?: string): readonly T[];
+}
+
 export interface SupervisedInformerOptions<T extends KubernetesObject> {
   name: string;
-  makeInformer: () => Informer<T> & ObjectCache<T>;
+  makeInformer: () => WatchedCache<T>;
   /** Called with every object added, changed, deleted or resynced. */
   onObject: (obj: T, event: 'add' | 'update' | 'delete' | 'resync') => void;
   resyncPeriodMs: number;
@@ -56,7 +66,7 @@ export interface SupervisedInformerOptions<T extends KubernetesObject> {
 }
 
 export class SupervisedInformer<T extends KubernetesObject> {
-  private informer: (Informer<T> & ObjectCache<T>) | undefined;
+  private informer: WatchedCache<T> | undefined;
   private readonly backoff: ExponentialBackoff<string>;
   private timers: NodeJS.Timeout[] = [];
   private restartTimer: NodeJS.Timeout | undefined;

@@ -6,7 +6,8 @@
 // Those files are still read on every call (as upstream does), so a rotated certificate gives a
 // new identity and a new Agent; the old one is closed, letting its requests in flight finish.
 // Tokens (projected, exec, OIDC) go in headers per request and are no part of the identity.
-// API clients made here also wait for a token bucket and resend on 429 (throttledHttp.ts).
+// API clients made here resend on 429 (throttledHttp.ts) and, when KUBE_API_QPS is set, wait for a
+// token bucket first.
 import { createHash } from 'node:crypto';
 import {
   bufferFromFileOrString,
@@ -20,7 +21,7 @@ import {
 import type { Dispatcher } from 'undici';
 import { ThrottledHttpLibrary, TokenBucket } from './throttledHttp.js';
 
-/** Client-side flow control (client-go's rest.Config QPS and Burst). */
+/** Client-side flow control (client-go's rest.Config QPS and Burst); qps -1: none. */
 export interface KubeClientLimits {
   qps: number;
   burst: number;
@@ -30,12 +31,12 @@ const USER_AGENT = 'mlflow-model-operator';
 
 export class PooledKubeConfig extends KubeConfig {
   private shared: { identity: string; dispatcher: Dispatcher } | undefined;
-  private readonly bucket: TokenBucket;
+  private readonly bucket: TokenBucket | undefined;
 
-  /** Unlimited unless limits are given (the CLI makes a few calls; the operator sets them). */
-  constructor(limits: KubeClientLimits = { qps: 1e6, burst: 1e6 }) {
+  /** Unlimited unless limits are given. */
+  constructor(limits: KubeClientLimits = { qps: -1, burst: 1 }) {
     super();
-    this.bucket = new TokenBucket(limits.qps, limits.burst);
+    this.bucket = limits.qps > 0 ? new TokenBucket(limits.qps, limits.burst) : undefined;
   }
 
   /** API clients whose calls wait for the token bucket and resend on 429 (Retry-After). */

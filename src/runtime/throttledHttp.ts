@@ -68,7 +68,7 @@ export function retryAfterMs(value: string | undefined, now = Date.now()): numbe
 export class ThrottledHttpLibrary implements HttpLibrary {
   constructor(
     private readonly inner: HttpLibrary,
-    private readonly bucket: TokenBucket,
+    private readonly bucket: TokenBucket | undefined,
     private readonly options: RetryOptions = {},
   ) {}
 
@@ -79,7 +79,7 @@ export class ThrottledHttpLibrary implements HttpLibrary {
   private async sendWithRetries(request: RequestContext): Promise<ResponseContext> {
     const { maxRetries = 5, maxWaitMs = 30_000, wait = sleep } = this.options;
     for (let attempt = 0; ; attempt++) {
-      await this.bucket.take();
+      await this.bucket?.take();
       const response = await this.inner.send(request).toPromise();
       if (response.httpStatusCode !== 429 || attempt >= maxRetries) return response;
       await response.body.text().catch(() => undefined); // frees the connection for the resend

@@ -156,6 +156,8 @@ make_pki() {
     sign admin "/O=system:masters/CN=bed-admin" "extendedKeyUsage=clientAuth\n$common"
     # How the apiserver authenticates to the real node's kubelet (logs, exec).
     sign kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" "extendedKeyUsage=clientAuth\n$common"
+    # An operator's MLflow webhook receiver on loopback (test/integration/webhooks.test.ts).
+    sign webhook "/CN=webhook-receiver" "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n$common"
     key sa.key
     openssl pkey -in sa.key -pubout -out sa.pub 2>/dev/null
     rm -f ./*.csr ./*.ext ca.srl
@@ -184,7 +186,12 @@ EOF
 # Job execution off: it spawns ~7 huey consumer processes (~1.6 GB RSS) for GenAI features
 # the operator never uses.
 start_services() {
+  # Webhooks: MLflow delivers to private addresses (the receiver is on loopback) only when told
+  # to, and re-reads its webhook list every second. It verifies https receivers against certifi's
+  # bundle only (its session ignores REQUESTS_CA_BUNDLE), so the bed's receiver for MLflow's own
+  # deliveries is plain http; the operator's TLS is tested with deliveries signed by the tests.
   start mlflow "$BED_RUN/mlflow" env MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false \
+    MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS=true MLFLOW_WEBHOOK_ALLOWED_SCHEMES=http,https MLFLOW_WEBHOOK_CACHE_TTL=1 \
     "$BED_VENV/bin/mlflow" server \
     --backend-store-uri "sqlite:///$BED_RUN/mlflow/mlflow.db" \
     --artifacts-destination "$BED_RUN/mlflow/artifacts" \

@@ -85,6 +85,24 @@ export class MlflowAdmin {
     return { version, runId };
   }
 
+  /** A webhook (MLflow >= 3.3, SQL backends) for registry events such as `model_version_alias.created`. */
+  async createWebhook(name: string, url: string, events: string[], secret: string): Promise<string> {
+    const r = await this.call('POST', '/webhooks', {
+      name,
+      url,
+      secret,
+      events: events.map((e) => {
+        const [entity, action] = e.split('.') as [string, string];
+        return { entity: entity.toUpperCase(), action: action.toUpperCase() };
+      }),
+    });
+    return (r.webhook as { webhook_id: string }).webhook_id;
+  }
+
+  async deleteWebhook(id: string): Promise<void> {
+    await this.call('DELETE', `/webhooks/${id}`);
+  }
+
   async deleteAlias(name: string, alias: string): Promise<void> {
     await this.call('DELETE', '/registered-models/alias', { name, alias });
   }

@@ -33,7 +33,8 @@ export class OperatorProcess {
 
   async start(): Promise<void> {
     const from = this.lines.length; // a restarted process: only its own lines count
-    this.child = spawn(process.execPath, ['dist/main.js'], {
+    // OPERATOR_MAIN: another build of the operator (a benchmark's "before" figures).
+    this.child = spawn(process.execPath, [process.env.OPERATOR_MAIN ?? 'dist/main.js'], {
       env: {
         PATH: process.env.PATH ?? '',
         KUBECONFIG: bed.kubeconfig,
@@ -106,6 +107,11 @@ export class OperatorProcess {
     return this.lines
       .filter((l) => l.includes(`"msg":"${msg}"`))
       .map((l) => JSON.parse(l) as Record<string, unknown>);
+  }
+
+  /** The latest process's pid (for /proc figures in benchmarks). */
+  get pid(): number | undefined {
+    return this.child?.pid;
   }
 
   get running(): boolean {

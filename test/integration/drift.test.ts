@@ -74,8 +74,8 @@ test('kubectl set image: the object shows Drift, the container is put back once 
   const event = (await eventsFor(env.ns, 'heal')).find((e) => e.reason === 'DriftCorrected');
   expect(event).toMatchObject({ type: 'Warning' });
   expect(event?.message).toContain(`live ${ROGUE} vs expected ${BOOTSTRAP}`);
-  // The object said so while it healed (the Ready=False Event of the transition).
-  expect((await eventsFor(env.ns, 'heal')).some((e) => e.reason === 'Drift')).toBe(true);
+  // No separate Drift transition Event: DriftCorrected says it, with what was changed.
+  expect((await eventsFor(env.ns, 'heal')).some((e) => e.reason === 'Drift')).toBe(false);
   expect(healed.status?.currentRun?.startedAt).toBe(runStarted);
   expect(await childJobs(env.ns, 'model-test', 'heal')).toHaveLength(1);
 });

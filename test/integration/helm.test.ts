@@ -1,7 +1,9 @@
 // The Helm chart renders the same objects as the kustomize manifests (both variants), its
 // values schema refuses bad values, and `helm install` works on the bed.
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { bed } from '../helpers/bed.js';
 import { deleteNamespace, kubectlOk } from '../helpers/kubectl.js';
@@ -65,7 +67,33 @@ test('namespaced: watchNamespaces renders the namespaced overlay', async () => {
   expect([...fromHelm.keys()].some((k) => k.startsWith('ClusterRole/'))).toBe(false);
 });
 
+test('webhooks enabled: helm template equals kustomize with the manifests/webhook component', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kustomize-webhook-'));
+  const root = process.cwd();
+  writeFileSync(
+    join(dir, 'kustomization.yaml'),
+    `resources: [${relative(dir, join(root, 'manifests'))}]\ncomponents: [${relative(dir, join(root, 'manifests/webhook'))}]\n`,
+  );
+  try {
+    const fromKustomize = objects(
+      await kubectlOk(['kustomize', dir, '--load-restrictor', 'LoadRestrictionsNone']),
+    );
+    const fromHelm = template(
+      'webhooks.enabled=true',
+      'webhooks.sources.prod=https://mlflow.example.com',
+      'webhooks.secretName=mlflow-model-operator-webhook-secrets',
+      'webhooks.tlsSecretName=mlflow-model-operator-webhook-tls',
+    );
+    expect([...fromHelm.keys()].sort()).toEqual([...fromKustomize.keys()].sort());
+    for (const [key, obj] of fromKustomize) expect({ key, obj: fromHelm.get(key) }).toEqual({ key, obj });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test.each([
+  ['webhooks.enabled=true', 'webhooks.sources needs at least one'],
+  ['webhooks.sources.Bad_Name=https://mlflow', "invalid propertyName 'Bad_Name'"],
   ['replicaCount=0', "'/replicaCount': minimum"],
   ['logLevel=loud', '/logLevel'],
   ['watchNamespaces={Bad_NS}', '/watchNamespaces/0'],

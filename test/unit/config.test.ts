@@ -6,7 +6,7 @@ describe('loadConfig', () => {
     expect(loadConfig({})).toEqual({
       watchNamespaces: [],
       maxConcurrentReconciles: 4,
-      kubeApi: { qps: 20, burst: 30 },
+      kubeApi: { qps: -1, burst: 30 },
       logLevel: 'info',
       resyncPeriodMs: 600_000,
       watchIdleTimeoutMs: 65 * 60_000,
@@ -15,6 +15,12 @@ describe('loadConfig', () => {
       awsEndpoint: undefined,
       metricsPort: 8080,
       healthPort: 8081,
+      webhooks: {
+        sources: [],
+        port: 9443,
+        secretsDir: '/etc/mlflow-model-operator/webhook-secrets',
+        tlsDir: '/etc/mlflow-model-operator/webhook-tls',
+      },
       leaderElection: {
         enabled: true,
         namespace: 'default',
@@ -24,6 +30,20 @@ describe('loadConfig', () => {
         retryPeriodMs: 2_000,
       },
     });
+  });
+
+  it('WEBHOOK_SOURCES: name=trackingURI pairs; a bad pair names itself and the form', () => {
+    expect(
+      loadConfig({ WEBHOOK_SOURCES: 'prod=https://mlflow.example.com, dev=http://mlflow.dev:5000' }).webhooks
+        .sources,
+    ).toEqual([
+      { name: 'prod', trackingUri: 'https://mlflow.example.com' },
+      { name: 'dev', trackingUri: 'http://mlflow.dev:5000' },
+    ]);
+    expect(() => loadConfig({ WEBHOOK_SOURCES: 'Prod=mlflow' })).toThrow(
+      /"Prod=mlflow" must be <name>=<tracking URI>/,
+    );
+    expect(loadConfig({ WEBHOOK_TLS_DIR: '' }).webhooks.tlsDir).toBeUndefined();
   });
 
   it('ignores unrelated environment variables', () => {

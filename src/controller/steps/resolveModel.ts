@@ -24,6 +24,8 @@ import { nextPollInMs, pollRetryMs, shouldPoll } from '../policies/shouldPoll.js
 import { DEFAULT_POLL_BUDGET_MS } from '../registryPolls.js';
 
 const VERSION_NOT_READY_RETRY_MS = 10_000;
+/** Polls that may take an answer another follower got moments ago. */
+const SHARED_POLL_REASONS = new Set(['FirstPoll', 'IntervalElapsed', 'RegistryNews']);
 
 export async function resolveModel(ctx: ReconcileContext): Promise<StepResult<ResolvedModel>> {
   ctx.phase = 'Resolving';
@@ -43,16 +45,20 @@ export async function resolveModel(ctx: ReconcileContext): Promise<StepResult<Re
     retryAtMs: deps.polls.requests.retryAt(ctx.key),
   };
   // What this poll asks: an answer to another question (the spec changed meanwhile) is not taken.
+  // Followers of the same question share one request: credentials name their namespace, so an
+  // answer is shared only between objects that could each have fetched it.
+  const secret = spec.registry.credentialsSecretRef?.name;
   const question = JSON.stringify([
     spec.registry.trackingUri,
-    spec.registry.credentialsSecretRef?.name,
+    secret === undefined ? null : `${md.metadata.namespace}/${secret}`,
     spec.registry.timeoutSeconds,
     spec.model.name,
     ref,
   ]);
-  // A request in flight (or its answer) is looked at whatever the schedule says.
-  const why = deps.polls.requests.has(ctx.key, question)
-    ? { reason: 'RequestInFlight' }
+  // A request in flight for this object, or an answer newer than its last, is looked at
+  // whatever the schedule says.
+  const why = deps.polls.requests.has(ctx.key, question, pollInput.lastPolledAtMs)
+    ? { reason: 'RegistryNews' }
     : shouldPoll(pollInput);
   if (!why) {
     const due = nextPollInMs(pollInput) + jitter(intervalMs);
@@ -67,17 +73,22 @@ export async function resolveModel(ctx: ReconcileContext): Promise<StepResult<Re
   ctx.log.debug({ reason: why.reason }, 'Polling MLflow');
   if (pollInput.reconcileRequestedAt !== undefined)
     status.lastHandledReconcileAt = pollInput.reconcileRequestedAt;
-  const outcome = await deps.polls.requests.poll(
-    ctx.key,
+  const outcome = await deps.polls.requests.poll(ctx.key, {
     question,
-    serverOf(spec.registry.trackingUri),
-    async () => {
+    server: serverOf(spec.registry.trackingUri),
+    ask: async () => {
       const registry = await deps.registryFor(md);
       return spec.model.alias !== undefined
         ? registry.getVersionByAlias(spec.model.name, spec.model.alias)
         : registry.getLatestVersionInStage(spec.model.name, spec.model.stage as string); // one of the two is set
     },
-  );
+    // An answer given since this object's last verdict and within one interval is as good as
+    // its own poll at that time: its next poll is counted from then.
+    maxAgeMs: intervalMs,
+    notBeforeMs: pollInput.lastPolledAtMs,
+    // Routine polls share; after a spec change or a requested reconcile the user expects a new look.
+    fresh: !SHARED_POLL_REASONS.has(why.reason),
+  });
   // The version to go on with while MLflow cannot answer: resolved before for what the spec
   // still follows (after a change of model or ref, the old answer says nothing).
   const known =
@@ -137,7 +148,7 @@ export async function resolveModel(ctx: ReconcileContext): Promise<StepResult<Re
     // other failure does not, so the retry polls again even though this reconcile already marks
     // the generation and the reconcile request as handled.
     if (failure instanceof Stalling) {
-      deps.polls.record(ctx.key, ctx.now.getTime());
+      deps.polls.record(ctx.key, outcome.atMs);
       deps.polls.requests.recordVerdict(ctx.key);
     } else deps.polls.forgetVerdict(ctx.key);
     if (failure instanceof Error) throw failure;
@@ -146,8 +157,9 @@ export async function resolveModel(ctx: ReconcileContext): Promise<StepResult<Re
   const version = outcome.version;
   deps.polls.requests.recordVerdict(ctx.key);
   markReachable(ctx, 'True', Reason.RegistryAnswered, answeredMessage(spec.registry.trackingUri));
-  deps.polls.record(ctx.key, ctx.now.getTime());
-  requeueNoLaterThan(ctx, intervalMs + jitter(intervalMs));
+  // Counted from when MLflow answered, so followers sharing the answer stay in one wave.
+  deps.polls.record(ctx.key, outcome.atMs);
+  requeueNoLaterThan(ctx, Math.max(0, outcome.atMs + intervalMs - ctx.now.getTime()) + jitter(intervalMs));
 
   const previous = status.model;
   const changed = previous?.version !== version.version || previous.name !== spec.model.name;

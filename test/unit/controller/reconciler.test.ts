@@ -64,7 +64,7 @@ describe('reconciler: resolving the model version', () => {
         reason: 'NewModelVersion',
         message: 'Resolved version 3 of "Churn" from alias:champion',
       },
-      { type: 'Normal', reason: 'Succeeded', message: 'Version 3 of "Churn" resolved from alias:champion' },
+      // no Succeeded transition Event: NewModelVersion already said it
     ]);
     // next poll: one interval plus up to 10% jitter
     expect(result.requeueAfterMs).toBeGreaterThanOrEqual(INTERVAL_MS);
@@ -87,7 +87,7 @@ describe('reconciler: resolving the model version', () => {
     expect(t.registry.calls).toHaveLength(1);
     expect(t.registryLookups()).toBe(1);
     expect(t.writes).toHaveLength(1);
-    expect(t.events).toHaveLength(2);
+    expect(t.events).toHaveLength(1);
     // come back when the interval is up
     expect(result.requeueAfterMs).toBeGreaterThanOrEqual(30_000);
     expect(result.requeueAfterMs).toBeLessThanOrEqual(30_000 + INTERVAL_MS * 0.1);
@@ -115,7 +115,7 @@ describe('reconciler: resolving the model version', () => {
       message: 'Version 4 of "Churn" resolved from alias:champion',
       lastTransitionTime: readySince, // still Ready: no transition
     });
-    expect(t.events.slice(2)).toEqual([
+    expect(t.events.slice(1)).toEqual([
       {
         type: 'Normal',
         reason: 'NewModelVersion',
@@ -149,7 +149,7 @@ describe('reconciler: resolving the model version', () => {
     await t.reconcile();
     expect(t.registry.calls).toHaveLength(2);
     expect(t.writes).toHaveLength(1);
-    expect(t.events).toHaveLength(2);
+    expect(t.events).toHaveLength(1);
   });
 
   it('polls again at once when the reconcile-requested annotation changes', async () => {
@@ -226,8 +226,7 @@ describe('reconciler: registry errors', () => {
     expect(cond(status, 'Stalled')).toBeUndefined();
     expect(t.events.map((e) => `${e.type} ${e.reason}`)).toEqual([
       'Warning ModelNotFound',
-      'Normal NewModelVersion',
-      'Normal Succeeded',
+      'Normal NewModelVersion', // says what Succeeded would
     ]);
   });
 

@@ -4,6 +4,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import type { ModelDeployment } from '../../../src/api/v1alpha1/modelDeployment.js';
 import {
   childWatches,
+  keepDeployment,
   MANAGED_SELECTOR,
   wakeOwner,
   wakeSelf,
@@ -87,5 +88,39 @@ describe('childWatches', () => {
       ['jobs', '/apis/batch/v1/jobs', MANAGED_SELECTOR],
       ['deployments', '/apis/apps/v1/deployments', undefined],
     ]);
+  });
+});
+
+describe('keepDeployment', () => {
+  const deployment = (name: string): KubernetesObject =>
+    ({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: {
+        name,
+        namespace: 'ml',
+        uid: 'u',
+        resourceVersion: '7',
+        managedFields: [{ manager: 'kubectl' }],
+        annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"big":1}', keep: 'me' },
+      },
+      spec: { replicas: 2 },
+      status: { replicas: 2 },
+    }) as KubernetesObject;
+  const lookup: ModelDeploymentLookup = (ns) => (ns === 'ml' ? [md('churn', 'ml', 'churn-api')] : []);
+
+  it('keeps a Deployment a ModelDeployment serves from, without managed fields and kubectl’s copy', () => {
+    const kept = keepDeployment(deployment('churn-api'), lookup) as KubernetesObject & { spec?: unknown };
+    expect(kept.metadata?.managedFields).toBeUndefined();
+    expect(kept.metadata?.annotations).toEqual({ keep: 'me' });
+    expect(kept.spec).toEqual({ replicas: 2 });
+  });
+
+  it('keeps only the name of any other Deployment', () => {
+    expect(keepDeployment(deployment('web'), lookup)).toEqual({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web', namespace: 'ml', uid: 'u', resourceVersion: '7' },
+    });
   });
 });

@@ -93,9 +93,10 @@ export interface RecordedEvent {
 
 export function recordingEvents(events: RecordedEvent[]): ReconcilerDeps['events'] {
   return {
-    record: async (_target, type, reason, message) => {
+    record: (_target, type, reason, message) => {
       events.push({ type, reason, message });
     },
+    forget: () => {},
   };
 }
 

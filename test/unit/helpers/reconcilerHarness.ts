@@ -72,7 +72,7 @@ export function setupReconciler(opts: HarnessOptions = {}) {
   const events: RecordedEvent[] = [];
   const writes: StatusWrite[] = [];
   const steps: string[] = [];
-  const polls = new PollTracker();
+  const polls = new PollTracker({ now: () => clock.ms });
   let registryLookups = 0;
   let conflicts = 0;
   let patchError: unknown;

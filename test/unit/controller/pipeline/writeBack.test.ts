@@ -17,6 +17,10 @@ async function succeeded(t = setupReconciler({ spec: { registry } })) {
   t.apps.setRolledOut();
   await t.reconcile();
   t.batch.finish(t.testJobName(), 'Complete');
+  const finishing = await t.reconcile(); // finishes the run; written back once that is stored
+  expect(t.registry.writes).toEqual([]);
+  if (t.status().registryWriteBack === undefined && t.md().spec.registry.writeBack)
+    expect(finishing.requeueAfterMs).toBeLessThanOrEqual(500); // soon: the finish is stored now
   return t;
 }
 
@@ -81,6 +85,7 @@ describe('write-back to MLflow', () => {
     t.apps.setRolledOut();
     await t.reconcile(); // rolled back
     expect(t.status().phase).toBe('RolledBack');
+    await t.reconcile(); // the stored finish is written back
     expect(t.registry.writes.slice(5)).toEqual([
       'Churn/4 modeldeployment.status=RolledBack',
       `Churn/4 modeldeployment.image=${REPO}@${DIGEST_B}`,

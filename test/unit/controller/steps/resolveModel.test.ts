@@ -107,7 +107,7 @@ function slowRegistry(ctx: ReconcileContext) {
     setVersionTag: async () => undefined,
     setAlias: async () => undefined,
   };
-  const polls = new PollTracker({ budgetMs: 10, wake: (k) => woken.push(k) });
+  const polls = new PollTracker({ budgetMs: 10, wake: (k) => woken.push(k), now: () => ctx.now.getTime() });
   const withDeps = (c: ReconcileContext): ReconcileContext => ({
     ...c,
     deps: { ...c.deps, polls, registryFor: async () => registry },
@@ -211,5 +211,44 @@ describe('resolveModel: an outage right after the spec follows another alias', (
     t.registry.answer = new MlflowError('Unreachable', 'cannot reach MLflow');
     await expect(resolveModel(ctx)).rejects.toThrow(Transient);
     expect(resolved(ctx)).toEqual(['False', 'RegistryUnavailable']);
+  });
+});
+
+describe('resolveModel: followers of one model share MLflow answers', () => {
+  /** A second object `name` in `namespace` with the same spec, on the same deps. */
+  const follower = (ctx: ReconcileContext, namespace: string, name: string, secret?: string) => {
+    const md = structuredClone(ctx.md);
+    md.metadata = { ...md.metadata, namespace, name };
+    const spec = structuredClone(ctx.spec);
+    if (secret) spec.registry.credentialsSecretRef = { name: secret };
+    return { ...ctx, key: `${namespace}/${name}`, md, spec, status: {} };
+  };
+
+  it('a second follower takes the first one’s answer: one request for both', async () => {
+    const { t, ctx } = given();
+    await resolveModel(ctx);
+    const other = follower(ctx, 'ml', 'churn-2');
+    expect(await resolveModel(other)).toMatchObject({ kind: 'next', value: { version: '3' } });
+    expect(t.registry.calls).toHaveLength(1);
+    expect(t.polls.get(other.key)).toBe(t.polls.get(KEY)); // its poll counts from the shared answer
+  });
+
+  it('credentials from a Secret are never shared across namespaces: each asks for itself', async () => {
+    const { t, ctx } = given();
+    await resolveModel(follower(ctx, 'team-a', 'churn', 'mlflow-creds'));
+    await resolveModel(follower(ctx, 'team-b', 'churn', 'mlflow-creds'));
+    await resolveModel(follower(ctx, 'team-a', 'churn-2', 'mlflow-creds')); // same Secret: shared
+    expect(t.registry.calls).toHaveLength(2);
+  });
+
+  it('a spec change asks MLflow afresh even when another follower just got an answer', async () => {
+    const { t, ctx } = given();
+    await resolveModel(ctx);
+    const changed = follower(ctx, 'ml', 'churn-2');
+    changed.md.metadata.generation = 2;
+    changed.status = { observedGeneration: 1 };
+    t.polls.record(changed.key, ctx.now.getTime()); // polled before: only the spec change is due
+    await resolveModel(changed);
+    expect(t.registry.calls).toHaveLength(2);
   });
 });
