@@ -2,7 +2,7 @@
 // (start → all Ready, memory, writes and MLflow requests while idle, connections), create/delete
 // cycles, registry change → build Job by polling and by webhook, and the same pipeline run by the
 // operator and by the seed's Airflow DAG. Everything is cleaned up, on SIGINT/SIGTERM too.
-import { CONNECT, type KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -324,7 +324,6 @@ export class ScaleBench {
 
   private async watch<T extends KubernetesObject>(p: string, labelSelector?: string): Promise<Reflector<T>> {
     const r = new Reflector<T>(kubeConfig(), { path: p, labelSelector });
-    r.on(CONNECT, () => undefined);
     this.reflectors.push(r as unknown as Reflector<KubernetesObject>);
     await r.start();
     return r;

@@ -100,20 +100,22 @@ export class CachingAppsV1Api extends AppsV1Api {
     );
   }
 
-  override async patchNamespacedDeployment(
+  override patchNamespacedDeployment(
     param: Parameters<AppsV1Api['patchNamespacedDeployment']>[0],
     options?: Options,
   ): Promise<V1Deployment> {
-    const written = await super.patchNamespacedDeployment(param, options);
-    this.deployments.wrote(written);
-    return written;
+    return this.remember(super.patchNamespacedDeployment(param, options));
   }
 
-  override async replaceNamespacedDeployment(
+  override replaceNamespacedDeployment(
     param: Parameters<AppsV1Api['replaceNamespacedDeployment']>[0],
     options?: Options,
   ): Promise<V1Deployment> {
-    const written = await super.replaceNamespacedDeployment(param, options);
+    return this.remember(super.replaceNamespacedDeployment(param, options));
+  }
+
+  private async remember(write: Promise<V1Deployment>): Promise<V1Deployment> {
+    const written = await write;
     this.deployments.wrote(written);
     return written;
   }
