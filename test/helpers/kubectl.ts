@@ -10,14 +10,21 @@ export interface Run {
 
 export function kubectl(args: string[], input?: string): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(bed.kubectl, ['--kubeconfig', bed.kubeconfig, ...args], { stdio: 'pipe' });
+    const child = spawn(bed.kubectl, ['--kubeconfig', bed.kubeconfig, ...args], {
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout?.on('data', (d) => (stdout += d));
+    child.stderr?.on('data', (d) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(input ?? '');
+    // kubectl may exit before it reads its input (a bad flag, a missing file);
+    // its exit code and stderr report that, so a closed pipe is not an error.
+    if (input !== undefined) {
+      child.stdin?.on('error', () => undefined);
+      child.stdin?.end(input);
+    }
   });
 }
 
