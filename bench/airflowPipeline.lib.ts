@@ -122,7 +122,7 @@ export function renderPipelineManifests(i: PipelineInput): PipelineManifests {
     buildHash: at('RUN_SUFFIX'), // the operator's name scheme, one name per DAG run
     region: parseRepository(i.repository).region,
   });
-  const testJob = renderTestJob({ md, model, test, deploymentName: i.deployment, runKey: '' });
+  const testJob = renderTestJob({ md, model, test, serviceName: i.deployment, runKey: '' });
   testJob.metadata.name = `${owner}-test-v${version}-${at('RUN_SUFFIX')}`;
   for (const job of [buildJob, testJob]) detach(job, i.runLabel);
 

@@ -73,7 +73,7 @@ export class OperatorMetrics {
   });
   readonly gateDecisions = new Counter({
     name: `${PREFIX}gate_decisions_total`,
-    help: 'Decisions of the pipeline gates: scan (passed, failed, allowed) and approval (approved).',
+    help: 'Decisions of the pipeline gates: metrics (passed, failed), scan (passed, failed, allowed) and approval (approved).',
     labelNames: ['gate', 'result'] as const,
     registers: [this.registry],
   });

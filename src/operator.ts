@@ -19,10 +19,11 @@ import { PollTracker } from './controller/context.js';
 import { makeReconciler } from './controller/reconciler.js';
 import { makeRegistryFactory } from './controller/registry.js';
 import { childWatches, wakeSelf, type ModelDeploymentLookup } from './controller/watches.js';
+import { queryInstant } from './clients/prometheus.js';
 import { followersOf } from './controller/webhookWakes.js';
 import { OperatorMetrics } from './metrics.js';
 import { ExponentialBackoff } from './runtime/backoff.js';
-import { CachingAppsV1Api, CachingBatchV1Api, type CacheFeed } from './runtime/cachedReads.js';
+import { CachingAppsV1Api, CachingBatchV1Api, UnseenWrites, type CacheFeed } from './runtime/cachedReads.js';
 import { Controller } from './runtime/controller.js';
 import { EventRecorder } from './runtime/events.js';
 import { SupervisedInformer, splitKey } from './runtime/informer.js';
@@ -31,6 +32,9 @@ import { StatusPatcher } from './runtime/statusPatch.js';
 import { WorkQueue } from './runtime/workqueue.js';
 
 type MD = ModelDeployment & KubernetesObject;
+
+/** One canary measurement may take this long before it counts as Prometheus being unreachable. */
+const PROMETHEUS_TIMEOUT_MS = 10_000;
 
 export class Operator {
   private readonly mds = new Map<string, SupervisedInformer<MD>>(); // by namespace, '' = all
@@ -56,6 +60,7 @@ export class Operator {
     const apps = kc.makeApiClient(CachingAppsV1Api);
     const batch = kc.makeApiClient(CachingBatchV1Api);
     const readThrough: Record<string, CacheFeed> = { deployments: apps.deployments, jobs: batch.jobs };
+    const ownWrites = new UnseenWrites();
     const informer = <T extends KubernetesObject>(
       name: string,
       path: string,
@@ -69,17 +74,18 @@ export class Operator {
         labelSelector?: string | undefined;
         ignoreStatusOnlyUpdates?: boolean;
         keep?: (o: KubernetesObject) => T;
-        seen?: CacheFeed | undefined;
+        /** Told of every event the cache takes: read-your-writes trackers. */
+        seen?: Pick<CacheFeed, 'observed'> | undefined;
       } = {},
     ) => {
       metrics.watchRestarts.inc({ informer: name }, 0); // the series exists from the start
       return new SupervisedInformer<T>({
         name,
         makeInformer: () => new Reflector<T>(kc, { path, labelSelector, transform: keep }),
-        onObject: (obj, event) => {
-          seen?.observed(obj, event);
-          wakes(obj).forEach((key) => this.queue.add(key));
-        },
+        onObject: (obj) => wakes(obj).forEach((key) => this.queue.add(key)),
+        ...(seen
+          ? { onCached: (obj: T, event: 'add' | 'update' | 'delete') => seen.observed(obj, event) }
+          : {}),
         resyncPeriodMs: config.resyncPeriodMs,
         watchdogMs: config.watchIdleTimeoutMs,
         log,
@@ -98,8 +104,9 @@ export class Operator {
           named(PLURAL),
           at(`/apis/${GROUP}/${VERSION}`, PLURAL),
           wakeSelf,
-          // Our own status writes must not wake the object: the queue's backoff decides.
-          { ignoreStatusOnlyUpdates: true },
+          // Our own status writes must not wake the object: the queue's backoff decides; they
+          // are tracked for read-your-writes (ownWrites) all the same.
+          { ignoreStatusOnlyUpdates: true, seen: ownWrites },
         ),
       );
       for (const watch of childWatches) {
@@ -125,6 +132,7 @@ export class Operator {
     const reconcile = makeReconciler({
       get: (key) => this.get(key),
       statusPatcher: new StatusPatcher(objects, config.fieldManager),
+      ownWrites,
       modelDeployments: {
         patchMetadata: async (namespace, name, ops) =>
           (await objects.patchNamespacedCustomObject(
@@ -161,6 +169,7 @@ export class Operator {
         apps,
         batch,
         core,
+        prometheus: (address, query) => queryInstant(address, query, { timeoutMs: PROMETHEUS_TIMEOUT_MS }),
       },
       polls: this.polls,
       now: () => new Date(),

@@ -36,6 +36,15 @@ export const buildJobName = (md: string, version: string, buildHash: string) =>
 export const testJobName = (md: string, version: string, digestOrImage: string) =>
   fit(md, `test-v${version}-${shortHash(digestOrImage, 12)}`);
 
+/** The blue-green preview (or canary) Deployment and Service of an object. A Service name is a DNS
+ * label starting with a letter: an object name with dots or a leading digit is mended, and a hash
+ * of the real name keeps two mended names apart. */
+export function sideName(md: string, role: 'preview' | 'canary'): string {
+  const label = md.replace(/\./g, '-');
+  if (label === md && /^[a-z]/.test(md)) return fit(md, role);
+  return fit(/^[a-z]/.test(label) ? label : `md-${label}`, `${shortHash(md, 6)}-${role}`);
+}
+
 export function childLabels(md: string, component: string, version: string): Record<string, string> {
   return {
     [LABEL_MANAGED_BY]: MANAGED_BY,

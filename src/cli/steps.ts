@@ -25,8 +25,10 @@ export interface StepView {
 /** The pipeline in order: condition type → the name the view gives the step. */
 export const STEPS: readonly (readonly [ConditionType, string])[] = [
   [ConditionType.ModelResolved, 'Resolve'],
+  [ConditionType.MetricsPassed, 'Metrics'],
   [ConditionType.ImageBuilt, 'Build'],
   [ConditionType.ImageScanned, 'Scan'],
+  [ConditionType.Previewed, 'Preview'],
   [ConditionType.Approved, 'Approval'],
   [ConditionType.Deployed, 'Deploy'],
   [ConditionType.TestsPassed, 'Test'],

@@ -23,6 +23,7 @@ export type MlflowErrorKind =
   | 'AliasNotFound'
   | 'NoVersionInStage'
   | 'VersionNotReady'
+  | 'NotFound' // a model version or run the request named does not exist
   | 'BadRequest' // other 4xx: the request the spec produced is wrong
   | 'InvalidResponse'; // not JSON, or not the shape MLflow documents
 
@@ -52,6 +53,17 @@ export type ModelVersion = z.infer<typeof ModelVersionSchema>;
 
 const AliasResponse = z.object({ model_version: ModelVersionSchema });
 const LatestVersionsResponse = z.object({ model_versions: z.array(ModelVersionSchema).optional() });
+const VersionResponse = z.object({ model_version: ModelVersionSchema });
+// MLflow writes a non-finite metric as the string "NaN" or "Infinity".
+const RunResponse = z.object({
+  run: z.object({
+    data: z
+      .object({
+        metrics: z.array(z.object({ key: z.string(), value: z.union([z.number(), z.string()]) })).optional(),
+      })
+      .optional(),
+  }),
+});
 const ErrorBody = z.object({ error_code: z.string().optional(), message: z.string().optional() });
 
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -120,6 +132,23 @@ export class MlflowClient {
       );
     }
     return newest;
+  }
+
+  /** One version of a registered model, whatever its stage or aliases. */
+  async getVersion(name: string, version: string): Promise<ModelVersion> {
+    const body = await this.get('/model-versions/get', { name, version }, (err) =>
+      notFoundAs(err, `MLflow has no version ${version} of registered model "${name}"`),
+    );
+    return parse(VersionResponse, body, 'model-versions/get').model_version;
+  }
+
+  /** The latest value of each metric the run logged; a non-finite value is NaN. */
+  async getRunMetrics(runId: string): Promise<Record<string, number>> {
+    const body = await this.get('/runs/get', { run_id: runId }, (err) =>
+      notFoundAs(err, `MLflow has no run "${runId}"`),
+    );
+    const metrics = parse(RunResponse, body, 'runs/get').run.data?.metrics ?? [];
+    return Object.fromEntries(metrics.map(({ key, value }) => [key, Number(value)]));
   }
 
   /** Sets a tag on a model version (write-back of what was deployed). */
@@ -240,6 +269,13 @@ interface MlflowRequest {
 function notFoundAsModel(err: MlflowError, name: string): MlflowError {
   if (err.details.httpStatus === 404 && err.details.errorCode === 'RESOURCE_DOES_NOT_EXIST') {
     return new MlflowError('ModelNotFound', `MLflow has no registered model named "${name}"`, err.details);
+  }
+  return err;
+}
+
+function notFoundAs(err: MlflowError, message: string): MlflowError {
+  if (err.details.httpStatus === 404 && err.details.errorCode === 'RESOURCE_DOES_NOT_EXIST') {
+    return new MlflowError('NotFound', message, err.details);
   }
   return err;
 }

@@ -16,6 +16,7 @@ import { ExponentialBackoff } from '../runtime/backoff.js';
 import { setCondition } from '../runtime/conditions.js';
 import { reasonOf } from '../runtime/errors.js';
 import type { EventRecorder } from '../runtime/events.js';
+import type { UnseenWrites } from '../runtime/cachedReads.js';
 import type { StatusPatcher } from '../runtime/statusPatch.js';
 import { RegistryPolls, type RegistryPollOptions } from './registryPolls.js';
 import type { EventSpec } from './summarize.js';
@@ -24,6 +25,8 @@ import type { EventSpec } from './summarize.js';
 export interface ModelRegistry {
   getVersionByAlias(name: string, alias: string): Promise<ModelVersion>;
   getLatestVersionInStage(name: string, stage: string): Promise<ModelVersion>;
+  getVersion(name: string, version: string): Promise<ModelVersion>;
+  getRunMetrics(runId: string): Promise<Record<string, number>>;
   setVersionTag(name: string, version: string, key: string, value: string): Promise<void>;
   setAlias(name: string, alias: string, version: string): Promise<void>;
 }
@@ -57,6 +60,9 @@ export class PollTracker {
   }
 }
 
+/** An instant Prometheus query: one number, or undefined when it has no result. */
+export type MetricsQuery = (address: string, query: string) => Promise<number | undefined>;
+
 /** What the build → rollout → test steps talk to. */
 export interface PipelineDeps {
   ecr: EcrRepositories;
@@ -64,6 +70,8 @@ export interface PipelineDeps {
   apps: AppsV1Api;
   batch: BatchV1Api;
   core: CoreV1Api;
+  /** Canary analysis: clients/prometheus.ts queryInstant. */
+  prometheus: MetricsQuery;
 }
 
 /** What the reconciler reports to metrics. */
@@ -77,7 +85,7 @@ export interface ReconcileMetrics {
   gate(gate: Gate, result: string): void;
 }
 
-export type Gate = 'scan' | 'approval';
+export type Gate = 'metrics' | 'scan' | 'approval';
 
 export type PipelineStep = 'build' | 'rollout' | 'test';
 
@@ -90,6 +98,10 @@ export interface ReconcilerDeps {
   polls: PollTracker;
   metrics: ReconcileMetrics;
   statusPatcher: Pick<StatusPatcher, 'patch'>;
+  /** Read-your-writes for the object's own status: a status write is remembered until the
+   * informer delivers it; until then the cached object is older than what we wrote, and a
+   * reconcile of it would repeat side effects the written status already records. */
+  ownWrites?: Pick<UnseenWrites, 'wrote' | 'lagging'>;
   /** JSON patch of a ModelDeployment's metadata (its finalizer); returns the object. */
   modelDeployments: {
     patchMetadata(namespace: string, name: string, ops: object[]): Promise<ModelDeployment>;

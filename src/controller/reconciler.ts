@@ -34,12 +34,17 @@ import { newContext, reasonFrom, type ReconcileContext, type ReconcilerDeps, typ
 import { servingEnv } from './render/containerPatch.js';
 import { finishRun, recordStable, RunFailed } from './run.js';
 import { awaitApproval } from './steps/awaitApproval.js';
+import { blueGreenOf, canaryOf } from '../api/v1alpha1/strategy.js';
+import { deliverBlueGreen } from './steps/blueGreen.js';
+import { deliverCanary } from './steps/canary.js';
+import { checkMetrics } from './steps/checkMetrics.js';
 import { claimTarget, releaseClaim } from './steps/claimTarget.js';
 import { ensureImage } from './steps/ensureImage.js';
 import { keepDeployed } from './steps/keepDeployed.js';
 import { planRun } from './steps/planRun.js';
 import { resolveModel } from './steps/resolveModel.js';
 import { rollBack, startRollback } from './steps/rollBack.js';
+import { settleSideDeployments } from './settleSideDeployments.js';
 import { writeBack } from './writeBack.js';
 import { rollout } from './steps/rollout.js';
 import { runTests } from './steps/runTests.js';
@@ -47,6 +52,7 @@ import { scanImage } from './steps/scanImage.js';
 import { summarize, transitionEvents, type Outcome } from './summarize.js';
 
 const CONFLICT_RETRY_MS = 500;
+const STALE_VIEW_RETRY_MS = 200;
 
 /** The pipeline: each step hands its typed result to the next, or stops the reconcile. */
 async function runSteps(ctx: ReconcileContext): Promise<Stop> {
@@ -57,14 +63,23 @@ async function runSteps(ctx: ReconcileContext): Promise<Stop> {
   if (planned.kind !== 'next') return planned;
   const plan = planned.value;
   if (plan.run.rollback) return rollBack(ctx, plan);
+  const checked = await checkMetrics(ctx, plan);
+  if (checked.kind !== 'next') return checked;
   const claimed = await claimTarget(ctx, plan);
   if (claimed.kind !== 'next') return claimed;
   const built = await ensureImage(ctx, plan);
   if (built.kind !== 'next') return built;
   const image = await scanImage(ctx, plan, built.value);
   if (image.kind !== 'next') return image;
+  const blueGreen = blueGreenOf(ctx.spec.strategy);
+  if (blueGreen) {
+    // The preview is what a person approves: blue-green asks after its tests, not before.
+    return deliverBlueGreen(ctx, plan, image.value, blueGreen, claimed.value);
+  }
   const approved = awaitApproval(ctx, plan);
   if (approved.kind !== 'next') return approved;
+  const canary = canaryOf(ctx.spec.strategy);
+  if (canary) return deliverCanary(ctx, plan, image.value, canary, claimed.value);
   try {
     const rolled = await rollout(ctx, plan, image.value, claimed.value);
     if (rolled.kind !== 'next') return rolled;
@@ -95,14 +110,26 @@ export function makeReconciler(deps: ReconcilerDeps): (key: string) => Promise<R
       return done();
     }
     if (md.spec?.suspend) return done();
+    // Our last status write is not in the cache yet: this view predates it. Acting on it could
+    // create again what that write recorded as removed (a preview, a canary); look again soon.
+    if (deps.ownWrites?.lagging(md.metadata.namespace, md.metadata.name))
+      return requeueAfter(STALE_VIEW_RETRY_MS);
     const ctx = newContext(deps, key, md);
-    const { outcome, result: pipelineResult, failure, specChecked } = await runPipeline(ctx);
+    const { outcome, result: pipelineResult, failure: pipelineFailure, specChecked } = await runPipeline(ctx);
     // Beside the pipeline, never inside it: its failure changes only when we look again.
-    const retryWriteBackMs = specChecked && failure === undefined ? await writeBack(ctx) : undefined;
+    const retryWriteBackMs = specChecked && pipelineFailure === undefined ? await writeBack(ctx) : undefined;
+    let settleMs: number | undefined;
+    let failure = pipelineFailure;
+    try {
+      settleMs = specChecked ? await settleSideDeployments(ctx) : undefined;
+    } catch (err) {
+      failure ??= err; // backoff retry; the pipeline's own failure says more
+    }
+    const soonest = Math.min(retryWriteBackMs ?? Infinity, settleMs ?? Infinity);
     const result =
-      retryWriteBackMs === undefined
+      soonest === Infinity
         ? pipelineResult
-        : requeueAfter(Math.min(pipelineResult.requeueAfterMs ?? Infinity, retryWriteBackMs));
+        : requeueAfter(Math.min(pipelineResult.requeueAfterMs ?? Infinity, soonest));
     try {
       await writeStatus(ctx, outcome, deps);
     } catch (err) {
@@ -237,7 +264,8 @@ async function writeStatus(ctx: ReconcileContext, outcome: Outcome, deps: Reconc
     before as Record<string, unknown> | undefined,
     after as Record<string, unknown>,
   );
-  if (!wrote) return;
+  if (wrote === false) return;
+  deps.ownWrites?.wrote({ metadata: { namespace, name, resourceVersion: wrote } });
   ctx.log.debug({ phase: after.phase }, 'Patched status');
   for (const d of ctx.stepDurations) deps.metrics.step(d.step, d.result, d.seconds);
   for (const r of ctx.rollbacks) deps.metrics.rollback(r.reason, r.result);

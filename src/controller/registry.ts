@@ -23,6 +23,7 @@ export const MLFLOW_ERROR_REASON: Readonly<Record<MlflowErrorKind, Reason>> = {
   AliasNotFound: Reason.AliasNotFound,
   NoVersionInStage: Reason.NoVersionInStage,
   VersionNotReady: Reason.VersionNotReady,
+  NotFound: Reason.RegistryRequestRefused,
   BadRequest: Reason.RegistryRequestRefused,
   InvalidResponse: Reason.RegistryInvalidResponse,
 };

@@ -22,9 +22,13 @@ import type { ReconcileContext } from './context.js';
 
 /** The conditions of a run's steps: a new run starts without them. */
 const RUN_STEP_CONDITIONS = [
+  ConditionType.MetricsPassed,
   ConditionType.ImageBuilt,
   ConditionType.ImageScanned,
   ConditionType.Approved,
+  ConditionType.Previewed,
+  ConditionType.AnalysisPassed,
+  ConditionType.CanaryPassed,
   ConditionType.Deployed,
   ConditionType.TestsPassed,
   ConditionType.RolledBack,
@@ -43,12 +47,14 @@ export class RunFailed extends Stalling {
   }
 }
 
-/** Everything in the spec that changes what a run deploys. How its failure is judged does not
- * (maxRestarts), and leaving it out keeps the hash of objects written before it existed. */
+/** Everything in the spec that changes what a run deploys, or which versions it lets through
+ * (analysis: a relaxed check gives a refused version a new run). How a rollout's failure is judged
+ * does not (maxRestarts). shortHash drops what is unset, so objects written before a field
+ * existed keep their hash. */
 export function pipelineHash(spec: ModelDeploymentSpec): string {
-  const { image, build, test } = spec;
-  const deployment = spec.deployment && { ...spec.deployment, maxRestarts: undefined }; // dropped by shortHash
-  return shortHash({ image, build, deployment, test });
+  const { image, build, test, analysis, strategy } = spec;
+  const deployment = spec.deployment && { ...spec.deployment, maxRestarts: undefined };
+  return shortHash({ image, build, deployment, test, analysis, strategy });
 }
 
 /** status.serving: the version whose rollout (or rollback) just finished; `since` moves only
@@ -104,6 +110,15 @@ export function startRun(
   delete status.scan;
   delete status.rollout;
   delete status.testJob;
+  // The preview stays (the new run updates it, or the next settle removes it); its promotion was
+  // the old run's.
+  if (status.preview) {
+    delete status.preview.promotedAt;
+    delete status.preview.analysis;
+  }
+  // A canary's steps were the old run's: the new run starts them over (the canary itself stays
+  // until the new run resizes it, or the next settle removes it).
+  if (status.canary) status.canary = { ...status.canary, step: 0, stepStartedAt: ctx.now.toISOString() };
   for (const type of RUN_STEP_CONDITIONS) status.conditions = removeCondition(status.conditions ?? [], type);
   ctx.log.info({ version: model.version, specHash }, 'Started deployment run');
   return run;

@@ -35,6 +35,17 @@ export function wakeOwner(obj: KubernetesObject): ObjectKey[] {
   return owner ? [`${obj.metadata?.namespace}/${owner.name}`] : [];
 }
 
+/** A Deployment wakes the ModelDeployments that roll it (a serving Deployment carries no label of
+ * ours) and the one that owns it (a blue-green preview). */
+export function wakeDeploymentUsers(
+  deployment: KubernetesObject,
+  modelDeployments: ModelDeploymentLookup,
+): ObjectKey[] {
+  const users = wakeUsersOf(deployment, modelDeployments);
+  const owner = wakeOwner(deployment);
+  return owner.length === 0 ? users : [...new Set([...users, ...owner])];
+}
+
 /** A serving Deployment wakes the ModelDeployments that roll it (it carries no label of ours). */
 export function wakeUsersOf(
   deployment: KubernetesObject,
@@ -51,13 +62,13 @@ export const MANAGED_SELECTOR = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
 /** A Deployment as the cache keeps it: whole (without managed fields and kubectl's copy of the
- * manifest) when a ModelDeployment serves from it, else only what maps its events: every
+ * manifest) when a ModelDeployment serves from it or owns it, else only what maps its events: every
  * Deployment of the cluster is watched, and most are none of the operator's business. */
 export function keepDeployment(
   deployment: KubernetesObject,
   modelDeployments: ModelDeploymentLookup,
 ): KubernetesObject {
-  if (wakeUsersOf(deployment, modelDeployments).length === 0) {
+  if (wakeDeploymentUsers(deployment, modelDeployments).length === 0) {
     const { name, namespace, uid, resourceVersion } = deployment.metadata ?? {};
     return { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace, uid, resourceVersion } };
   }
@@ -85,6 +96,6 @@ export const childWatches: readonly ChildWatch[] = [
     apiPath: '/apis/apps/v1',
     plural: 'deployments',
     keep: keepDeployment,
-    wakes: wakeUsersOf,
+    wakes: wakeDeploymentUsers,
   },
 ];

@@ -30,44 +30,24 @@ export interface CacheFeed {
   observed(obj: KubernetesObject, event: 'add' | 'update' | 'delete' | 'resync'): void;
 }
 
-export class ReadThrough<T extends KubernetesObject> implements CacheFeed {
-  /** Our writes not yet seen by the watch: `namespace/name` → resourceVersion and when. */
+/** Writes of ours a watch has not delivered yet, per object: what read-your-writes waits for.
+ * A write counts as seen once the watch delivers its resourceVersion (or its deletion), or after
+ * 30 s, whichever comes first. */
+export class UnseenWrites {
   private readonly unseen = new Map<string, { resourceVersion: string; atMs: number }>();
-  private cache: CacheView<T> | undefined;
-  hits = 0;
-  misses = 0;
+  /** The resourceVersion the watch last delivered per object: the watch may deliver a write
+   * before the write's own response is handled, and that write must not then wait for itself. */
+  private readonly delivered = new Map<string, string>();
 
-  constructor(
-    private readonly modelType: string,
-    /** Whether the cached object is whole (not a stub kept only to map events). */
-    private readonly complete: (obj: T) => boolean = () => true,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  /** The informer cache to read from; without one every read goes live. */
-  attach(cache: CacheView<KubernetesObject>): void {
-    this.cache = cache as CacheView<T>; // the informer of this kind: its objects are T
-  }
-
-  /** A typed copy of the cached object, or the live read when the cache cannot answer. */
-  async read<R>(namespace: string, name: string, live: () => Promise<R>): Promise<R> {
-    const key = `${namespace}/${name}`;
-    const cached = this.cache?.get(name, namespace);
-    const pending = this.unseen.get(key);
-    if (pending && this.now() - pending.atMs > WRITE_VISIBLE_WITHIN_MS) this.unseen.delete(key);
-    if (cached && this.complete(cached) && !this.unseen.has(key)) {
-      this.hits++;
-      return ObjectSerializer.deserialize(structuredClone(cached), this.modelType, '') as R;
-    }
-    this.misses++;
-    return live();
-  }
+  constructor(private readonly now: () => number = Date.now) {}
 
   /** The operator wrote `obj` (its response): the cache lags until the watch shows it. */
   wrote(obj: KubernetesObject | undefined): void {
     const { namespace, name, resourceVersion } = obj?.metadata ?? {};
     if (!name || !resourceVersion) return;
-    this.unseen.set(`${namespace ?? ''}/${name}`, { resourceVersion, atMs: this.now() });
+    const key = `${namespace ?? ''}/${name}`;
+    if (this.delivered.get(key) === resourceVersion) return;
+    this.unseen.set(key, { resourceVersion, atMs: this.now() });
   }
 
   /** The operator deleted the object: the cache lags until the watch shows it gone. */
@@ -79,7 +59,63 @@ export class ReadThrough<T extends KubernetesObject> implements CacheFeed {
   observed(obj: KubernetesObject, event: 'add' | 'update' | 'delete' | 'resync'): void {
     const key = `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
     const seen = event === 'delete' ? DELETED : obj.metadata?.resourceVersion;
+    if (seen === undefined) return;
+    // Kept per live object only (a deletion that outruns its response just reads live a while).
+    if (event === 'delete') this.delivered.delete(key);
+    else this.delivered.set(key, seen);
     if (this.unseen.get(key)?.resourceVersion === seen) this.unseen.delete(key);
+  }
+
+  /** Whether the cache has yet to show a write of ours to this object. */
+  lagging(namespace: string, name: string): boolean {
+    const key = `${namespace}/${name}`;
+    const pending = this.unseen.get(key);
+    if (pending && this.now() - pending.atMs > WRITE_VISIBLE_WITHIN_MS) this.unseen.delete(key);
+    return this.unseen.has(key);
+  }
+}
+
+export class ReadThrough<T extends KubernetesObject> implements CacheFeed {
+  private readonly writes: UnseenWrites;
+  private cache: CacheView<T> | undefined;
+  hits = 0;
+  misses = 0;
+
+  constructor(
+    private readonly modelType: string,
+    /** Whether the cached object is whole (not a stub kept only to map events). */
+    private readonly complete: (obj: T) => boolean = () => true,
+    now: () => number = Date.now,
+  ) {
+    this.writes = new UnseenWrites(now);
+  }
+
+  /** The informer cache to read from; without one every read goes live. */
+  attach(cache: CacheView<KubernetesObject>): void {
+    this.cache = cache as CacheView<T>; // the informer of this kind: its objects are T
+  }
+
+  /** A typed copy of the cached object, or the live read when the cache cannot answer. */
+  async read<R>(namespace: string, name: string, live: () => Promise<R>): Promise<R> {
+    const cached = this.cache?.get(name, namespace);
+    if (cached && this.complete(cached) && !this.writes.lagging(namespace, name)) {
+      this.hits++;
+      return ObjectSerializer.deserialize(structuredClone(cached), this.modelType, '') as R;
+    }
+    this.misses++;
+    return live();
+  }
+
+  wrote(obj: KubernetesObject | undefined): void {
+    this.writes.wrote(obj);
+  }
+
+  deleted(namespace: string, name: string): void {
+    this.writes.deleted(namespace, name);
+  }
+
+  observed(obj: KubernetesObject, event: 'add' | 'update' | 'delete' | 'resync'): void {
+    this.writes.observed(obj, event);
   }
 }
 
@@ -114,6 +150,20 @@ export class CachingAppsV1Api extends AppsV1Api {
     return this.remember(super.replaceNamespacedDeployment(param, options));
   }
 
+  override createNamespacedDeployment(
+    param: Parameters<AppsV1Api['createNamespacedDeployment']>[0],
+    options?: Options,
+  ): Promise<V1Deployment> {
+    return this.remember(super.createNamespacedDeployment(param, options));
+  }
+
+  override deleteNamespacedDeployment(
+    param: Parameters<AppsV1Api['deleteNamespacedDeployment']>[0],
+    options?: Options,
+  ): ReturnType<AppsV1Api['deleteNamespacedDeployment']> {
+    return forgetOnDelete(this.deployments, param, super.deleteNamespacedDeployment(param, options));
+  }
+
   private async remember(write: Promise<V1Deployment>): Promise<V1Deployment> {
     const written = await write;
     this.deployments.wrote(written);
@@ -142,12 +192,21 @@ export class CachingBatchV1Api extends BatchV1Api {
     return created;
   }
 
-  override async deleteNamespacedJob(
+  override deleteNamespacedJob(
     param: Parameters<BatchV1Api['deleteNamespacedJob']>[0],
     options?: BatchOptions,
   ): ReturnType<BatchV1Api['deleteNamespacedJob']> {
-    const status = await super.deleteNamespacedJob(param, options);
-    this.jobs.deleted(param.namespace, param.name);
-    return status;
+    return forgetOnDelete(this.jobs, param, super.deleteNamespacedJob(param, options));
   }
+}
+
+/** A delete the operator made: the cache lags until the watch shows the object gone. */
+async function forgetOnDelete<R>(
+  cache: ReadThrough<KubernetesObject>,
+  { namespace, name }: { namespace: string; name: string },
+  deletion: Promise<R>,
+): Promise<R> {
+  const status = await deletion;
+  cache.deleted(namespace, name);
+  return status;
 }

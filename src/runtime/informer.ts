@@ -50,8 +50,12 @@ export interface WatchedCache<T extends KubernetesObject> {
 export interface SupervisedInformerOptions<T extends KubernetesObject> {
   name: string;
   makeInformer: () => WatchedCache<T>;
-  /** Called with every object added, changed, deleted or resynced. */
+  /** Called with every object added, changed, deleted or resynced (that wakes, see
+   * ignoreStatusOnlyUpdates). */
   onObject: (obj: T, event: 'add' | 'update' | 'delete' | 'resync') => void;
+  /** Called with every event the cache takes, before any filtering: what a read-your-writes
+   * tracker must see (our own status writes included). */
+  onCached?: (obj: T, event: 'add' | 'update' | 'delete') => void;
   resyncPeriodMs: number;
   /** Restart when no event or reconnect was seen for this long. */
   watchdogMs: number;
@@ -121,6 +125,7 @@ export class SupervisedInformer<T extends KubernetesObject> {
   private async run(): Promise<void> {
     const { log } = this.options;
     const onObject = (obj: T, event: 'add' | 'update' | 'delete') => {
+      this.options.onCached?.(obj, event);
       if (this.wakes(obj, event)) this.options.onObject(obj, event);
     };
     const informer = this.options.makeInformer();

@@ -41,16 +41,16 @@ export class StatusPatcher {
     private readonly fieldManager: string,
   ) {}
 
-  /** Returns true when a write was made. */
+  /** Returns the written object's resourceVersion when a write was made, else false. */
   async patch(
     ref: ResourceRef,
     resourceVersion: string | undefined,
     current: Status | undefined,
     desired: Status,
-  ): Promise<boolean> {
+  ): Promise<string | false> {
     const status = statusMergePatch(current, JSON.parse(JSON.stringify(desired)) as Status);
     if (!status) return false;
-    await this.api.patchNamespacedCustomObjectStatus(
+    const written = await this.api.patchNamespacedCustomObjectStatus(
       {
         ...ref,
         body: { metadata: resourceVersion ? { resourceVersion } : {}, status },
@@ -58,6 +58,6 @@ export class StatusPatcher {
       },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
-    return true;
+    return (written as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion ?? '';
   }
 }

@@ -2,8 +2,9 @@
 # Builds the test bed's Kubernetes binaries (etcd, kube-apiserver, kube-controller-manager,
 # kube-scheduler, kubectl, kwok) from the Go module proxy into a cache outside the repo,
 # keyed by version. Only what is missing is built, so a warm run returns at once.
-# Helm (~90 s cold) is only for the tests (test/integration/helm.test.ts), so it is built only
-# with --helm or BED_HELM=1 (with-bed.sh --helm sets it); `npm run dev` goes without.
+# Helm (~90 s cold) and Prometheus (several minutes cold) are only for the tests
+# (test/integration/helm.test.ts, the canary's Prometheus analysis), so they are built only with
+# --helm or BED_HELM=1 (with-bed.sh --helm sets it); `npm run dev` goes without.
 # Prints the bin directory on its last line.
 set -euo pipefail
 case "${1:-}" in
@@ -124,6 +125,15 @@ build_kwok() {
 }
 
 # Helm renders and installs the chart in the tests; its module has no replace directives.
+build_prometheus() {
+  [ -x "$BED_BIN/prometheus-v$PROMETHEUS_VERSION" ] && return 0
+  log "building prometheus (Go module v$PROMETHEUS_VERSION)"
+  GOBIN="$BED_BIN/.tmp-prometheus" go install -trimpath -ldflags "-s -w" \
+    "github.com/prometheus/prometheus/cmd/prometheus@v$PROMETHEUS_VERSION"
+  mv "$BED_BIN/.tmp-prometheus/prometheus" "$BED_BIN/prometheus-v$PROMETHEUS_VERSION"
+  rmdir "$BED_BIN/.tmp-prometheus"
+}
+
 build_helm() {
   [ -x "$BED_BIN/helm" ] && return 0
   log "building helm v$HELM_VERSION"
@@ -193,8 +203,9 @@ build_kwok
 [ "${BED_NODE:-1}" = 0 ] || build_node
 if [ "${BED_HELM:-0}" = 1 ]; then
   build_helm
+  build_prometheus
 elif [ ! -x "$BED_BIN/helm" ]; then
-  log "helm not built (only the tests need it: build.sh --helm)"
+  log "helm and prometheus not built (only the tests need them: build.sh --helm)"
 fi
 log "binaries ready in $(($(date +%s) - start))s"
 echo "$BED_BIN"

@@ -354,6 +354,7 @@ main() {
   timed "real node + registry" start_real_node
 
   write_env KUBECONFIG="$kubeconfig" BED_KUBECTL="$BED_BIN/kubectl" BED_BIN="$BED_BIN" \
+    BED_PROMETHEUS="$BED_BIN/prometheus-v$PROMETHEUS_VERSION" \
     BED_VENV="$BED_VENV" BED_RUN="$BED_RUN" BED_API_URL="https://127.0.0.1:$api_port" \
     MLFLOW_TRACKING_URI="http://127.0.0.1:$mlflow_port" MOTO_URL="http://127.0.0.1:$moto_port" \
     BED_MODEL_NAME="$BED_MODEL_NAME" BED_SEED_VERSIONS="$seed_versions" BED_NODE_NAME="$node_name" \

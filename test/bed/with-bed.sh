@@ -2,8 +2,9 @@
 # with-bed.sh [--helm] CMD [ARGS...]: runs CMD with the test bed's environment (.bed/env) loaded.
 # A bed that is already up is reused and left running; otherwise one is started with up.sh and
 # stopped with down.sh when CMD ends. Exits with CMD's status; a bed that cannot start is an
-# error (CI must fail, not skip). --helm: CMD needs $BED_BIN/helm too (the integration tests),
-# so build.sh builds it if missing, also into a bed that is already up (e.g. from `npm run dev`).
+# error (CI must fail, not skip). --helm: CMD needs $BED_BIN/helm and $BED_BIN/prometheus too (the
+# integration tests), so build.sh builds them if missing, also into a bed that is already up (e.g.
+# from `npm run dev`).
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"

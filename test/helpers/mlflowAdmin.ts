@@ -71,6 +71,17 @@ export class MlflowAdmin {
     return { version, runId: info.run_id };
   }
 
+  /** Logs `value` for metric `key` on a run, as a training script would. */
+  async logMetric(runId: string, key: string, value: number): Promise<void> {
+    await this.call('POST', '/runs/log-metric', {
+      run_id: runId,
+      key,
+      value,
+      timestamp: Date.now(),
+      step: 0,
+    });
+  }
+
   /** A registered model of its own (`<prefix>-<time>`) with version 1 behind alias champion. */
   async createChampion(prefix: string): Promise<{ name: string; version: string; runId: string }> {
     const name = `${prefix}-${Date.now().toString(36)}`;

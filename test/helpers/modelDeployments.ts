@@ -4,7 +4,13 @@ import { kubectl, kubectlOk } from './kubectl.js';
 import { waitFor } from './wait.js';
 
 export interface MdObject {
-  metadata: { name: string; namespace: string; generation: number; annotations?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace: string;
+    generation: number;
+    annotations?: Record<string, string>;
+    resourceVersion?: string;
+  };
   spec: Record<string, unknown>;
   status?: ModelDeploymentStatus;
 }

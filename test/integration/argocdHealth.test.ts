@@ -317,6 +317,67 @@ describe('hand-written statuses', () => {
       'Progressing',
       'rolling',
     ],
+    [
+      'blue-green preview coming up',
+      md({
+        ...observed([
+          cond('Ready', 'False'),
+          cond('Reconciling', 'True', 'preview of version 4: 1 of 2 updated replicas are available'),
+          cond('Previewed', 'False'),
+        ]),
+        phase: 'Previewing',
+      }),
+      'Progressing',
+      'preview of version 4: 1 of 2 updated replicas are available',
+    ],
+    [
+      'canary paused between steps',
+      md({
+        ...observed([
+          cond('Ready', 'False'),
+          cond('Reconciling', 'True', '2/4: pause 1m: 42 s left'),
+          cond('CanaryPassed', 'False'),
+        ]),
+        phase: 'Canary',
+        canary: {
+          version: '4',
+          name: 'md-canary',
+          step: 1,
+          progress: '2/4: pause 1m',
+          weight: 25,
+          replicas: 1,
+        },
+      }),
+      'Progressing',
+      '2/4: pause 1m: 42 s left',
+    ],
+    [
+      'canary pause waiting for a person: suspended',
+      md({
+        ...observed([
+          cond('Ready', 'False'),
+          cond('Reconciling', 'True'),
+          cond('CanaryPassed', 'False'),
+          cond('Approved', 'False', 'approve 4'),
+        ]),
+        phase: 'AwaitingApproval',
+      }),
+      'Suspended',
+      'approve 4',
+    ],
+    [
+      'canary aborted by its analysis',
+      md({
+        ...observed([
+          cond('Ready', 'False'),
+          cond('Stalled', 'True', 'test Job "md-test-v4-1" failed'),
+          cond('CanaryPassed', 'False'),
+        ]),
+        phase: 'Failed',
+      }),
+      'Degraded',
+      'test Job "md-test-v4-1" failed',
+    ],
     ['status: null', md(null), 'Progressing', 'Waiting for the operator to observe generation 3'],
     [
       'status without observedGeneration',

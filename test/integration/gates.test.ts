@@ -17,6 +17,7 @@ import {
 } from '../helpers/modelDeployments.js';
 import { operatorInNamespace } from '../helpers/operatorInNamespace.js';
 import { createServingDeployment, getDeployment } from '../helpers/serving.js';
+import { LABEL_INSTANCE, LABEL_MODEL_VERSION } from '../../src/children/names.js';
 
 const env = operatorInNamespace('gates');
 const unique = () => Date.now().toString(36);
@@ -113,4 +114,77 @@ test('approval gate: waits in AwaitingApproval, another version never approves, 
     (c) => c.name === 'api',
   );
   expect(api?.image).toBe(done.status?.image?.ref);
+});
+
+test('metric gate: a version worse than the one serving fails before any build Job exists', async () => {
+  const mlflow = new MlflowAdmin(bed.mlflowUri);
+  const { name: model, version: v1, runId: r1 } = await mlflow.createChampion('metric');
+  await mlflow.logMetric(r1, 'val_rmse', 0.2);
+  await createServingDeployment(env.ns, 'api-metric');
+  const analysis = {
+    mlflowMetrics: [
+      { name: 'val_rmse', better: 'Lower', threshold: '0.3', notWorseThanServing: { tolerance: '0.01' } },
+    ],
+  };
+  await applyMd(
+    env.ns,
+    'metric',
+    pipelineSpec('metric', model, `${registryHost}/gates-metric-${unique()}`, { analysis }),
+  );
+  const first = await waitForMd(env.ns, 'metric', 'Succeeded', succeededAt(v1), 90_000);
+  expect(condition(first, 'MetricsPassed')).toMatchObject({ status: 'True', reason: 'MetricsPassed' });
+  expect(condition(first, 'MetricsPassed')?.message).toBe(
+    `version ${v1}: val_rmse = 0.2, at most 0.3, no version serves yet to compare with`,
+  );
+  const before = await template('metric');
+
+  // A retrain that scores worse than what serves: refused before anything is built.
+  const { version: v2, runId: r2 } = await mlflow.createRunVersion(model);
+  await mlflow.logMetric(r2, 'val_rmse', 0.25);
+  await mlflow.waitUntilReady(model, v2);
+  await mlflow.setAlias(model, 'champion', v2);
+  await requestReconcile(env.ns, 'metric');
+  const refused = await waitForMd(
+    env.ns,
+    'metric',
+    'Failed',
+    (m) => m.status?.currentRun?.version === v2 && m.status?.phase === 'Failed',
+    60_000,
+  );
+  expect(refused.status?.currentRun).toMatchObject({
+    version: v2,
+    result: 'Failed',
+    reason: 'MetricsFailed',
+  });
+  expect(condition(refused, 'MetricsPassed')?.message).toBe(
+    `version ${v2}: val_rmse = 0.25 is worse than version ${v1}'s 0.2 that serves (tolerance 0.01); ` +
+      'register a better version in MLflow, or change spec.analysis.mlflowMetrics',
+  );
+  expect(condition(refused, 'ImageBuilt')).toBeUndefined();
+  const jobs = await kubectlOk([
+    '-n',
+    env.ns,
+    'get',
+    'jobs',
+    '-l',
+    `${LABEL_INSTANCE}=metric,${LABEL_MODEL_VERSION}=${v2}`,
+    '-o',
+    'name',
+  ]);
+  expect(jobs.trim()).toBe('');
+  expect(await template('metric')).toBe(before);
+  expect(refused.status?.serving?.version).toBe(v1);
+  const table = await kubectlOk(['-n', env.ns, 'get', 'md', 'metric']);
+  expect(table).toMatch(/\sFailed\s/);
+
+  // A better one goes through, compared with the version that serves.
+  const { version: v3, runId: r3 } = await mlflow.createRunVersion(model);
+  await mlflow.logMetric(r3, 'val_rmse', 0.15);
+  await mlflow.waitUntilReady(model, v3);
+  await mlflow.setAlias(model, 'champion', v3);
+  await requestReconcile(env.ns, 'metric');
+  const passed = await waitForMd(env.ns, 'metric', 'Succeeded', succeededAt(v3), 90_000);
+  expect(condition(passed, 'MetricsPassed')?.message).toBe(
+    `version ${v3}: val_rmse = 0.15, at most 0.3, not worse than version ${v1}'s 0.2`,
+  );
 });

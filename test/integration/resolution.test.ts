@@ -67,6 +67,7 @@ test('follows a stage: status.model matches MLflow, Ready, Event, printer column
     'VERSION',
     'SERVING',
     'PHASE',
+    'STEP',
     'AGE',
   ]);
   expect(row).toMatch(new RegExp(`^by-stage\\s+${model}\\s+Production\\s+${expected}\\s+Succeeded\\s+\\S+$`));

@@ -4,6 +4,9 @@
                    loaded; 503 before, and for as long as loading fails (the readiness probe)
     POST /predict  a Patient (see schema.py) -> {"risk", "probability", "model"};
                    422 on an invalid body, 503 before the model is loaded, 500 if it fails
+    GET  /metrics  Prometheus text format: http_requests_total{path, code}, so an analysis can
+                   compute the error rate of a canary, e.g.
+                   sum(rate(http_requests_total{code=~"5..",pod=~"{canary}-.*"}[1m]))
 
 Environment: MODEL_URI (e.g. models:/health-predict/1 or models:/health-predict@champion),
 MLFLOW_TRACKING_URI (plus MLflow's usual credential variables), PORT (8080).
@@ -13,6 +16,8 @@ import logging
 import math
 import os
 import sys
+import threading
+from collections import Counter
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
@@ -24,7 +29,7 @@ os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from .model import ModelLoader, short
 from .schema import Health, Patient, Prediction
@@ -67,6 +72,34 @@ async def lifespan(_app: FastAPI):
 
 
 app = FastAPI(title="health-predict", version="1.0.0", lifespan=lifespan)
+
+# Requests by path and status code, for /metrics (sync handlers run in threads: hence the lock).
+_requests: Counter = Counter()
+_requests_lock = threading.Lock()
+_COUNTED_PATHS = {"/health", "/predict"}
+
+
+@app.middleware("http")
+async def count_requests(request: Request, call_next):
+    response = await call_next(request)
+    if request.url.path == "/metrics":  # the scrapes themselves are no traffic
+        return response
+    path = request.url.path if request.url.path in _COUNTED_PATHS else "other"
+    with _requests_lock:
+        _requests[(path, response.status_code)] += 1
+    return response
+
+
+@app.get("/metrics", response_class=PlainTextResponse)
+def metrics():
+    with _requests_lock:
+        counted = sorted(_requests.items())
+    lines = [
+        "# HELP http_requests_total Requests answered, by path and status code.",
+        "# TYPE http_requests_total counter",
+        *(f'http_requests_total{{path="{path}",code="{code}"}} {n}' for (path, code), n in counted),
+    ]
+    return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
 
 
 @app.get(

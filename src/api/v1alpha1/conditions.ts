@@ -13,12 +13,22 @@ export const ConditionType = {
   Stalled: STALLED,
   /** MLflow answered which version the followed stage or alias points at. */
   ModelResolved: 'ModelResolved',
+  /** The MLflow metrics of the version passed spec.analysis.mlflowMetrics (False when they did not). */
+  MetricsPassed: 'MetricsPassed',
   /** The serving image of the version exists in ECR, by digest. */
   ImageBuilt: 'ImageBuilt',
   /** The scan gate (spec.image.scan) passed the image, or let it through on a scan error. */
   ImageScanned: 'ImageScanned',
   /** The version was approved (spec.approval.required): False while it waits. */
   Approved: 'Approved',
+  /** Blue-green: the preview Deployment runs the version and is available (False while it
+   * comes up, or when it never did). */
+  Previewed: 'Previewed',
+  /** Blue-green: the preview passed spec.strategy.blueGreen.prePromotionAnalysis (False while it
+   * is measured, or when it failed). */
+  AnalysisPassed: 'AnalysisPassed',
+  /** Canary: every step of spec.strategy.canary passed (False while they run, or when one failed). */
+  CanaryPassed: 'CanaryPassed',
   /** The serving Deployment runs the version and its rollout finished. */
   Deployed: 'Deployed',
   /** The test Job passed against the rolled-out version. */
@@ -41,6 +51,8 @@ export const Reason = {
   Resolved: 'Resolved',
   /** MLflow has the version but has not finished registering it; looked at again soon. */
   VersionNotReady: 'VersionNotReady',
+  /** MetricsPassed=True: every check of spec.analysis.mlflowMetrics passed. */
+  MetricsPassed: 'MetricsPassed',
   /** A build of the serving image is running. */
   Building: 'Building',
   /** ImageBuilt=True: the build pushed the image and ECR has the reported digest. */
@@ -61,6 +73,23 @@ export const Reason = {
   Approved: 'Approved',
   /** RegistryWriteBack=True: the tags (and the live alias) are set in MLflow. */
   WrittenBack: 'WrittenBack',
+  /** Blue-green: the preview Deployment of the version is coming up. */
+  PreviewStarting: 'PreviewStarting',
+  /** Previewed=True: the preview Deployment is available; the tests run against its Service. */
+  PreviewAvailable: 'PreviewAvailable',
+  /** Blue-green with an active Service: it selects the tested preview Pods while the serving
+   * Deployment rolls to the version, and is switched back once every Pod it selected runs it. */
+  ServiceSwitched: 'ServiceSwitched',
+  /** Canary: a step is at work (the canary comes up at its weight, or an analysis runs). */
+  CanaryProgressing: 'CanaryProgressing',
+  /** Canary: a pause step waits for its duration. */
+  CanaryPaused: 'CanaryPaused',
+  /** A Prometheus analysis takes its measurements (canary step, or blue-green pre-promotion). */
+  AnalysisRunning: 'AnalysisRunning',
+  /** AnalysisPassed=True: the blue-green pre-promotion analysis passed. */
+  AnalysisPassed: 'AnalysisPassed',
+  /** CanaryPassed=True: every canary step passed; the serving Deployment is promoted. */
+  CanaryStepsPassed: 'CanaryStepsPassed',
   /** The serving Deployment is being rolled to the version. */
   RollingOut: 'RollingOut',
   /** Deployed=True: the rollout finished by kubectl's rules. */
@@ -96,6 +125,11 @@ export const Reason = {
   EcrUnavailable: 'EcrUnavailable',
   /** The serving Deployment changed between our read and our patch; read again. */
   DeploymentChanged: 'DeploymentChanged',
+  /** Prometheus could not be reached or failed on its side during a canary analysis; the
+   * measurement is taken again with backoff and counts for nothing. */
+  PrometheusUnavailable: 'PrometheusUnavailable',
+  /** The active Service changed between our read and our patch; read again. */
+  ServiceChanged: 'ServiceChanged',
   /** Any other unexpected error. */
   ReconcileError: 'ReconcileError',
 
@@ -124,6 +158,9 @@ export const Reason = {
   EcrRequestRefused: 'EcrRequestRefused',
   /** The serving Deployment named in spec.deployment.name does not exist. */
   DeploymentNotFound: 'DeploymentNotFound',
+  /** The Service named in spec.strategy.blueGreen.activeService does not exist, has no selector, or
+   * is switched by another ModelDeployment; or the preview Service has no port to copy. */
+  ServiceUnusable: 'ServiceUnusable',
   /** The serving Deployment has no container named spec.deployment.container. */
   ContainerNotFound: 'ContainerNotFound',
   /** Another ModelDeployment already manages that container of the serving Deployment. */
@@ -137,6 +174,9 @@ export const Reason = {
   TagBuiltFromOtherSpec: 'TagBuiltFromOtherSpec',
 
   // ---- the run failed (Stalled=True; a new version, a spec change or a retry starts another) ----
+  /** A metric of the version's MLflow run failed a check of spec.analysis.mlflowMetrics, or was
+   * not logged: nothing was built. */
+  MetricsFailed: 'MetricsFailed',
   /** The build Job or CodeBuild build failed. */
   BuildFailed: 'BuildFailed',
   /** The build finished without telling the image digest. */
@@ -154,6 +194,9 @@ export const Reason = {
   CrashLooping: 'CrashLooping',
   /** The test Job failed. */
   TestsFailed: 'TestsFailed',
+  /** A canary's Prometheus analysis failed more measurements than its failureLimit, or
+   * Prometheus refused the query: the canary was removed. */
+  AnalysisFailed: 'AnalysisFailed',
   /** Putting the serving container back on the stable version did not finish: the Deployment
    * is left as it is for a person to look at. */
   RollbackFailed: 'RollbackFailed',
@@ -170,6 +213,11 @@ export const STEP_WAITING_REASONS: ReadonlySet<string> = new Set<Reason>([
   Reason.Building,
   Reason.Scanning,
   Reason.AwaitingApproval,
+  Reason.PreviewStarting,
+  Reason.ServiceSwitched,
+  Reason.CanaryProgressing,
+  Reason.CanaryPaused,
+  Reason.AnalysisRunning,
   Reason.RollingOut,
   Reason.Testing,
   Reason.RollingBack,
@@ -198,6 +246,19 @@ export const EventReason = {
   ImageBuilt: 'ImageBuilt',
   /** The tag already existed in ECR; no build ran. */
   ImageReused: 'ImageReused',
+  /** Blue-green: the preview Deployment and Service of the version were created or updated. */
+  PreviewStarted: 'PreviewStarted',
+  /** Blue-green: the active Service was pointed at the tested preview Pods. */
+  ServiceSwitched: 'ServiceSwitched',
+  /** Blue-green: the active Service selects the serving Deployment's Pods again. */
+  ServiceRestored: 'ServiceRestored',
+  /** Blue-green: the preview Deployment and Service were removed (after promotion's delay, or
+   * when the run failed). */
+  PreviewRemoved: 'PreviewRemoved',
+  /** Canary: the canary Deployment was created or resized to a step's weight. */
+  CanaryScaled: 'CanaryScaled',
+  /** Canary: the canary Deployment and Service were removed (promotion done, or the run failed). */
+  CanaryRemoved: 'CanaryRemoved',
   /** The serving Deployment was patched (or found already patched). */
   RolloutStarted: 'RolloutStarted',
   /** The test Job was created. */

@@ -42,6 +42,7 @@ const printerColumns = [
   { name: 'Version', type: 'string', jsonPath: '.status.model.version' },
   { name: 'Serving', type: 'string', jsonPath: '.status.serving.version' },
   { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+  { name: 'Step', type: 'string', jsonPath: '.status.canary.progress' },
   { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
   {
     name: 'Ready',

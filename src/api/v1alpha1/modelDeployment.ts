@@ -6,6 +6,8 @@
 import { z } from 'zod';
 import { GO_DURATION, parseDurationMs } from '../../runtime/duration.js';
 import { ALIAS, apiInteger, celString, HTTP_URL, MODEL_NAME, VERSION_LIKE_ALIAS } from './formats.js';
+import { AnalysisSchema, analysisIssues } from './analysis.js';
+import { StrategySchema, strategyIssues } from './strategy.js';
 import {
   BuildSchema,
   DeploymentTargetSchema,
@@ -174,6 +176,18 @@ export const RegistrySchema = z
   })
   .describe('The MLflow tracking server that holds the Model Registry.');
 
+const strategyNeedsDeploymentRule = {
+  rule: "!has(self.strategy) || self.strategy.type == 'RollingUpdate' || has(self.deployment)",
+  message: 'spec.deployment is required when spec.strategy.type is not RollingUpdate',
+};
+
+const canaryAnalysisNeedsTestRule = {
+  rule:
+    '!has(self.strategy) || !has(self.strategy.canary) || ' +
+    '!self.strategy.canary.steps.exists(s, has(s.analysis) && has(s.analysis.testJob)) || has(self.test)',
+  message: 'spec.test is required when a canary step runs an analysis (testJob)',
+};
+
 const liveAliasRule = {
   rule:
     '!has(self.registry.writeBack) || !has(self.registry.writeBack.liveAlias) || !has(self.model.alias) || ' +
@@ -191,6 +205,8 @@ export const ModelDeploymentSpecSchema = z
     test: TestSchema.optional(),
     rollback: RollbackSchema.optional(),
     approval: ApprovalSchema.optional(),
+    strategy: StrategySchema.optional(),
+    analysis: AnalysisSchema.optional(),
     historyLimit: apiInteger(1, 50)
       .default(10)
       .describe('How many finished deployments status.history keeps. Defaults to 10.'),
@@ -199,7 +215,14 @@ export const ModelDeploymentSpecSchema = z
       .default(false)
       .describe('Stop polling MLflow and reconciling this object until set back to false.'),
   })
-  .meta({ 'x-kubernetes-validations': [...pipelineRules, liveAliasRule] })
+  .meta({
+    'x-kubernetes-validations': [
+      ...pipelineRules,
+      liveAliasRule,
+      strategyNeedsDeploymentRule,
+      canaryAnalysisNeedsTestRule,
+    ],
+  })
   .describe(
     'Desired state: the MLflow model to follow, and optionally how to build, roll out and test each new version.',
   );
@@ -227,6 +250,8 @@ export const PHASES = [
   'Building',
   'Scanning',
   'AwaitingApproval',
+  'Previewing',
+  'Canary',
   'Deploying',
   'Verifying',
   'Testing',
@@ -263,7 +288,7 @@ export const ModelDeploymentStatusSchema = z
       .optional()
       .describe(
         'Where the pipeline is: the step running when the last reconcile ended (Resolving, Building, ' +
-          'Scanning, AwaitingApproval, Deploying, Verifying, Testing, RollingBack), Succeeded when every step is done, RolledBack when ' +
+          'Scanning, AwaitingApproval, Previewing, Canary, Deploying, Verifying, Testing, RollingBack), Succeeded when every step is done, RolledBack when ' +
           'the run failed and the stable version serves again, Failed while Stalled is True otherwise.',
       ),
     model: ResolvedModelSchema.optional(),
@@ -332,6 +357,12 @@ export const ModelDeploymentSpecStrictSchema = ModelDeploymentSpecSchema.superRe
     ctx.addIssue({ code: 'custom', path: ['model', 'pollInterval'], message: pollIntervalRule.message });
   }
   for (const issue of pipelineIssues(spec)) ctx.addIssue({ code: 'custom', ...issue });
+  for (const issue of analysisIssues(spec.analysis)) ctx.addIssue({ code: 'custom', ...issue });
+  for (const issue of strategyIssues(spec.strategy)) ctx.addIssue({ code: 'custom', ...issue });
+  if (spec.strategy && spec.strategy.type !== 'RollingUpdate' && !spec.deployment)
+    ctx.addIssue({ code: 'custom', path: ['strategy'], message: strategyNeedsDeploymentRule.message });
+  if (spec.strategy?.canary?.steps.some((s) => s.analysis?.testJob !== undefined) && !spec.test)
+    ctx.addIssue({ code: 'custom', path: ['test'], message: canaryAnalysisNeedsTestRule.message });
   const live = spec.registry.writeBack?.liveAlias;
   if (live !== undefined && isReservedAlias(live)) {
     ctx.addIssue({

@@ -422,7 +422,62 @@ export type Stable = z.infer<typeof StableSchema>;
 export type ImageStatus = z.infer<typeof ImageStatusSchema>;
 export type BuildStatus = z.infer<typeof BuildStatusSchema>;
 
+const MeasurementsSchema = z.object({
+  result: z.enum(['Running', 'Passed', 'Failed']).describe('Its outcome so far.'),
+  measurements: z.number().int().min(0).optional().describe('Prometheus measurements taken.'),
+  failed: z.number().int().min(0).optional().describe('Of those, how many failed.'),
+  lastValue: z.string().optional().describe('The last value Prometheus answered, or why there was none.'),
+  lastAt: z.string().optional().describe('When the last measurement was taken (RFC 3339).'),
+});
+
+export const PreviewStatusSchema = z
+  .object({
+    version: z.string().describe('Model version the preview runs.'),
+    name: z.string().describe('Name of the preview Deployment and of its Service.'),
+    startedAt: z.string().describe('When the preview of this version was created or updated (RFC 3339).'),
+    promotedAt: z
+      .string()
+      .optional()
+      .describe('When promotion began: the tests passed (and approval was given) (RFC 3339).'),
+    activeService: z
+      .string()
+      .optional()
+      .describe('The Service switched to the preview Pods, until it is switched back.'),
+    analysis: MeasurementsSchema.optional().describe(
+      'The pre-promotion Prometheus analysis of the preview (spec.strategy.blueGreen.prePromotionAnalysis).',
+    ),
+  })
+  .describe('Blue-green: the preview of the current or last run, until it is removed.');
+export type PreviewStatus = z.infer<typeof PreviewStatusSchema>;
+
+export const CanaryStatusSchema = z
+  .object({
+    version: z.string().describe('Model version the canary runs.'),
+    name: z.string().describe('Name of the canary Deployment and of its Service.'),
+    step: z
+      .number()
+      .int()
+      .min(0)
+      .describe('Index of the step at work in spec.strategy.canary.steps; their count once all passed.'),
+    progress: z.string().describe('The step for people, e.g. "2/5: pause 1m" (kubectl get md shows it).'),
+    weight: z.number().int().min(0).max(100).describe('Percent of the serving replicas the canary runs.'),
+    replicas: z.number().int().min(0).describe('Replicas of the canary Deployment.'),
+    stepStartedAt: z.string().describe('When the step at work began (RFC 3339).'),
+    lastAnalysis: MeasurementsSchema.extend({
+      step: z.number().int().min(0).describe('Index of the analysis step.'),
+      testJob: z.string().optional().describe('The test Job that ran against the canary (testJob).'),
+    })
+      .optional()
+      .describe('The last analysis of the canary.'),
+  })
+  .describe(
+    'Canary: where the run of the version is in spec.strategy.canary.steps, until the canary is removed.',
+  );
+export type CanaryStatus = z.infer<typeof CanaryStatusSchema>;
+
 export const pipelineStatusFields = {
+  preview: PreviewStatusSchema.optional(),
+  canary: CanaryStatusSchema.optional(),
   image: ImageStatusSchema.optional(),
   build: BuildStatusSchema.optional(),
   rollout: RolloutStatusSchema.optional(),

@@ -8,24 +8,25 @@ import { mergeMaps, renderMap } from '../../children/template.js';
 
 export const TEST_COMPONENT = 'model-test';
 
-/** The in-cluster URL of the serving Deployment's Service (same name, same namespace). */
-export function serviceUrl(namespace: string, deploymentName: string): string {
-  return `http://${deploymentName}.${namespace}.svc`;
+/** The in-cluster URL of a Service of the namespace. */
+export function serviceUrl(namespace: string, serviceName: string): string {
+  return `http://${serviceName}.${namespace}.svc`;
 }
 
 export interface TestJobInput {
   md: ModelDeployment;
   model: ResolvedModel;
   test: TestSpec;
-  /** The serving Deployment under test. */
-  deploymentName: string;
+  /** The Service the version under test is reached through: the one named like the serving
+   * Deployment, or the blue-green preview's. */
+  serviceName: string;
   /** Tells test runs of the same version apart (the image, a retry); it only feeds the name. */
   runKey: string;
 }
 
-export function renderTestJob({ md, model, test, deploymentName, runKey }: TestJobInput): Named<V1Job> {
+export function renderTestJob({ md, model, test, serviceName, runKey }: TestJobInput): Named<V1Job> {
   const env: V1EnvVar[] = mergeMaps(renderMap(test.env, model), {
-    SERVICE_URL: serviceUrl(md.metadata.namespace, deploymentName),
+    SERVICE_URL: serviceUrl(md.metadata.namespace, serviceName),
     MODEL_NAME: model.name,
     MODEL_VERSION: model.version,
     MODEL_URI: model.uri,

@@ -10,10 +10,12 @@ import { parseDurationMs } from '../../runtime/duration.js';
 import { markStep, next, wait, type ReconcileContext, type StepResult } from '../context.js';
 import type { RunPlan } from './planRun.js';
 
-export function awaitApproval(ctx: ReconcileContext, plan: RunPlan): StepResult<void> {
+/** `alsoRequired`: a strategy asks for approval too (blue-green without autoPromote). */
+export function awaitApproval(ctx: ReconcileContext, plan: RunPlan, alsoRequired = false): StepResult<void> {
   const { status, md, spec } = ctx;
   const { run, model } = plan;
-  if (!spec.approval?.required || isTrue(status.conditions, ConditionType.Approved)) return next(undefined);
+  const required = spec.approval?.required === true || alsoRequired;
+  if (!required || isTrue(status.conditions, ConditionType.Approved)) return next(undefined);
   const mark = markStep(ctx, ConditionType.Approved);
   const given = md.metadata.annotations?.[APPROVE_ANNOTATION];
   if (given === run.version) {

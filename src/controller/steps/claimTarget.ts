@@ -12,6 +12,7 @@ import { isNotFound, isPatchTestFailure, isStaleWrite, kubeMessageOf } from '../
 import { next, type ReconcileContext, type ReconcilerDeps, type StepResult } from '../context.js';
 import { judgeClaim } from '../policies/claim.js';
 import type { RunPlan } from './planRun.js';
+import { restoreServicesOf } from './serviceSwitch.js';
 
 /** Step 2b of a run: claim the container before the build. A Deployment (or container) that
  * does not exist yet has nothing to claim: the rollout claims it, or stalls on it. Hands on the
@@ -132,6 +133,8 @@ export async function releaseClaim(deps: ReconcilerDeps, md: ModelDeployment): P
   const { namespace, name, finalizers } = md.metadata;
   const index = finalizers?.indexOf(CLAIM_FINALIZER) ?? -1;
   if (index < 0) return;
+  // A Service switched to the preview goes back before the preview is garbage-collected with us.
+  await restoreServicesOf(deps.pipeline, md, md.status?.preview?.activeService, deps.fieldManager);
   const target = md.spec?.deployment;
   if (target) {
     const key = claimAnnotation(target.container);

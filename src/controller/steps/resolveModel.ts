@@ -215,6 +215,7 @@ function registryFailure(err: unknown, ctx: ReconcileContext, still?: string): E
     case 'Unauthorized':
       return new Stalling(reason, say(err.message));
     case 'BadRequest':
+    case 'NotFound':
       return new Stalling(reason, say(err.message, 'check spec.registry.trackingUri and spec.model'));
     case 'VersionNotReady':
       return wait(reason, err.message, VERSION_NOT_READY_RETRY_MS);

@@ -2,13 +2,7 @@
 // env, then judge the rollout with kubectl's rules (and fail it early when its Pods crash-loop). The patch touches one container only, and a
 // container that already matches is not patched again: a restarted operator never rolls the
 // same version twice.
-import {
-  PatchStrategy,
-  setHeaderOptions,
-  type V1Deployment,
-  type V1Pod,
-  type V1ReplicaSet,
-} from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type V1Deployment, type V1Pod } from '@kubernetes/client-node';
 import { ConditionType, EventReason, Reason } from '../../api/v1alpha1/conditions.js';
 import type { DeploymentTarget } from '../../api/v1alpha1/pipeline.js';
 import { isTrue } from '../../runtime/conditions.js';
@@ -28,6 +22,7 @@ import { ensureClaim } from './claimTarget.js';
 import { recordServing, RunFailed } from '../run.js';
 import type { ServingImage } from './ensureImage.js';
 import type { RunPlan } from './planRun.js';
+import { replicaSetsOf, selectorOf } from './replicaSets.js';
 
 const ROLLOUT_POLL_MS = 2000;
 
@@ -36,6 +31,8 @@ const ROLLOUT_POLL_MS = 2000;
 export interface RolledOut {
   image: string;
   revision: string | undefined;
+  /** The Service the tests reach it through; the serving Deployment's namesake by default. */
+  service?: string;
 }
 
 export async function rollout(
@@ -135,18 +132,6 @@ export async function judgeServing(
 }
 
 const observed = (d: V1Deployment) => (d.metadata?.generation ?? 0) <= (d.status?.observedGeneration ?? 0);
-
-const selectorOf = (deployment: V1Deployment): string[] =>
-  Object.entries(deployment.spec?.selector.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
-
-async function replicaSetsOf(ctx: ReconcileContext, deployment: V1Deployment): Promise<V1ReplicaSet[]> {
-  const namespace = ctx.md.metadata.namespace;
-  const list = await ctx.deps.pipeline.apps.listNamespacedReplicaSet({
-    namespace,
-    labelSelector: selectorOf(deployment).join(','),
-  });
-  return list.items;
-}
 
 /** The Pods of the Deployment's current ReplicaSet: the ones the rollout waits for. */
 async function newPods(ctx: ReconcileContext, deployment: V1Deployment): Promise<V1Pod[]> {

@@ -32,7 +32,7 @@ export async function runTests(
     md,
     model,
     test,
-    deploymentName: plan.deployment.name,
+    serviceName: rolled.service ?? plan.deployment.name,
     runKey: [rolled.image, run.specHash, run.retryToken, rolled.revision].filter(Boolean).join('#'),
   });
   const { name } = job.metadata;

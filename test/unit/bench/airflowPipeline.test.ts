@@ -91,7 +91,7 @@ function operatorJobs(image: string) {
     md,
     model,
     test: spec.test as TestSpec,
-    deploymentName: input.deployment,
+    serviceName: input.deployment,
     runKey: 'x',
   });
   return { build, test };

@@ -77,7 +77,7 @@ describe.each(NAMES)('the name %s', (name) => {
       md,
       model,
       test: md.spec.test as TestSpec,
-      deploymentName: 'd',
+      serviceName: 'd',
       runKey: 'k',
     });
     expect(job.spec?.template.spec?.containers[0]?.env).toContainEqual({ name, value: `x-${model.version}` });

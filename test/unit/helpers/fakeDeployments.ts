@@ -87,9 +87,57 @@ export class FakeApps {
     return structuredClone(next);
   }
 
-  /** The serving Deployment as stored now. */
-  get(): V1Deployment {
-    return this.deployments.get(`${NS}/churn-api`) as V1Deployment;
+  readonly deleted: string[] = [];
+
+  async createNamespacedDeployment({ namespace, body }: { namespace: string; body: V1Deployment }) {
+    const key = `${namespace}/${body.metadata?.name}`;
+    if (this.deployments.has(key))
+      throw apiError(409, `deployments.apps "${body.metadata?.name}" already exists`);
+    const created = {
+      ...structuredClone(body),
+      metadata: { ...body.metadata, generation: 1, resourceVersion: '1' },
+    };
+    this.deployments.set(key, created);
+    return structuredClone(created);
+  }
+
+  async replaceNamespacedDeployment({
+    namespace,
+    name,
+    body,
+  }: {
+    namespace: string;
+    name: string;
+    body: V1Deployment;
+  }) {
+    const key = `${namespace}/${name}`;
+    const current = this.deployments.get(key);
+    if (!current) throw apiError(404);
+    if (body.metadata?.resourceVersion !== current.metadata?.resourceVersion) throw apiError(409);
+    const next: V1Deployment = {
+      ...structuredClone(body),
+      metadata: {
+        ...body.metadata,
+        resourceVersion: String(Number(current.metadata?.resourceVersion ?? 0) + 1),
+        generation:
+          (current.metadata?.generation ?? 0) + (isDeepStrictEqual(current.spec, body.spec) ? 0 : 1),
+      },
+      ...(current.status ? { status: current.status } : {}),
+    };
+    this.deployments.set(key, next);
+    return structuredClone(next);
+  }
+
+  async deleteNamespacedDeployment({ namespace, name }: { namespace: string; name: string }) {
+    if (!this.deployments.delete(`${namespace}/${name}`))
+      throw apiError(404, `deployments.apps "${name}" not found`);
+    this.deleted.push(name);
+    return {};
+  }
+
+  /** A Deployment as stored now: the serving one by default. */
+  get(name = 'churn-api'): V1Deployment {
+    return this.deployments.get(`${NS}/${name}`) as V1Deployment;
   }
 
   container(name = 'api'): V1Container | undefined {
@@ -97,8 +145,8 @@ export class FakeApps {
   }
 
   /** The Deployment controller's verdict on the current generation. */
-  setRolledOut(): void {
-    const d = this.get();
+  setRolledOut(name?: string): void {
+    const d = this.get(name);
     const replicas = d.spec?.replicas ?? 1;
     d.status = {
       observedGeneration: d.metadata?.generation,

@@ -1,6 +1,7 @@
-// A Job store (BatchV1Api) that also answers the Pod list (CoreV1Api) of a Job's Pods; the test
-// finishes Jobs by hand.
-import type { V1Job, V1Pod } from '@kubernetes/client-node';
+// A Job store (BatchV1Api) that also answers the Pod list (CoreV1Api) of a Job's Pods and keeps
+// Services (CoreV1Api, JSON patches applied as the apiserver does); the test finishes Jobs by hand.
+import type { V1Job, V1Pod, V1Service } from '@kubernetes/client-node';
+import { applyJsonPatch, type JsonPatchOp } from './jsonPatch.js';
 import { NS } from './pipelineFixtures.js';
 import { apiError } from './reconcilerFakes.js';
 
@@ -43,6 +44,67 @@ export class FakeBatch {
   async listNamespacedPod({ labelSelector }: { namespace: string; labelSelector: string }) {
     const name = labelSelector.replace('batch.kubernetes.io/job-name=', '');
     return { items: this.pods.get(name) ?? [] };
+  }
+
+  readonly services = new Map<string, V1Service>();
+  readonly servicePatches: { name: string; ops: JsonPatchOp[] }[] = [];
+
+  async readNamespacedService({ namespace, name }: { namespace: string; name: string }) {
+    const service = this.services.get(`${namespace}/${name}`);
+    if (!service) throw apiError(404, `services "${name}" not found`);
+    return structuredClone(service);
+  }
+
+  async createNamespacedService({ namespace, body }: { namespace: string; body: V1Service }) {
+    const key = `${namespace}/${body.metadata?.name}`;
+    if (this.services.has(key)) throw apiError(409, `services "${body.metadata?.name}" already exists`);
+    this.services.set(key, {
+      ...structuredClone(body),
+      metadata: { ...body.metadata, resourceVersion: '1' },
+    });
+    return structuredClone(this.services.get(key) as V1Service);
+  }
+
+  async replaceNamespacedService({
+    namespace,
+    name,
+    body,
+  }: {
+    namespace: string;
+    name: string;
+    body: V1Service;
+  }) {
+    const key = `${namespace}/${name}`;
+    const current = this.services.get(key);
+    if (!current) throw apiError(404);
+    if (body.metadata?.resourceVersion !== current.metadata?.resourceVersion) throw apiError(409);
+    const next = { ...structuredClone(body), metadata: { ...body.metadata, resourceVersion: bump(current) } };
+    this.services.set(key, next);
+    return structuredClone(next);
+  }
+
+  async patchNamespacedService({
+    namespace,
+    name,
+    body,
+  }: {
+    namespace: string;
+    name: string;
+    body: JsonPatchOp[];
+  }) {
+    const key = `${namespace}/${name}`;
+    const current = this.services.get(key);
+    if (!current) throw apiError(404);
+    this.servicePatches.push({ name, ops: body });
+    const next = applyJsonPatch(current, body);
+    next.metadata = { ...next.metadata, resourceVersion: bump(current) };
+    this.services.set(key, next);
+    return structuredClone(next);
+  }
+
+  async deleteNamespacedService({ namespace, name }: { namespace: string; name: string }) {
+    if (!this.services.delete(`${namespace}/${name}`)) throw apiError(404, `services "${name}" not found`);
+    return {};
   }
 
   /** Ends a Job; a failed one leaves a Pod whose container says why. */
@@ -90,3 +152,6 @@ export class FakeBatch {
     return this.created.filter((j) => j.metadata?.labels?.['app.kubernetes.io/component'] === 'model-test');
   }
 }
+
+const bump = (obj: { metadata?: { resourceVersion?: string } }) =>
+  String(Number(obj.metadata?.resourceVersion ?? 0) + 1);

@@ -2,7 +2,7 @@
 // like StatusPatcher + the apiserver (merge patch, no write when unchanged, resourceVersion
 // bumped), a recording Event sink, and condition readers.
 import type { ModelDeployment, ModelDeploymentStatus } from '../../../src/api/v1alpha1/modelDeployment.js';
-import type { MlflowError, ModelVersion } from '../../../src/clients/mlflow.js';
+import { MlflowError, type ModelVersion } from '../../../src/clients/mlflow.js';
 import type { ModelRegistry, ReconcilerDeps } from '../../../src/controller/context.js';
 import { findCondition, type Condition } from '../../../src/runtime/conditions.js';
 import { statusMergePatch, type ResourceRef } from '../../../src/runtime/statusPatch.js';
@@ -32,6 +32,21 @@ export class FakeRegistry implements ModelRegistry {
   async getLatestVersionInStage(name: string, stage: string): Promise<ModelVersion> {
     this.calls.push(`${name} stage:${stage}`);
     return this.respond();
+  }
+
+  /** Metrics per run id, for the metric gate; a run not here is one MLflow does not have. */
+  readonly runMetrics = new Map<string, Record<string, number>>();
+
+  async getVersion(name: string, v: string): Promise<ModelVersion> {
+    this.calls.push(`${name} version:${v}`);
+    return version(v);
+  }
+
+  async getRunMetrics(runId: string): Promise<Record<string, number>> {
+    this.calls.push(`run:${runId}`);
+    const metrics = this.runMetrics.get(runId);
+    if (!metrics) throw new MlflowError('NotFound', `MLflow has no run "${runId}"`, { httpStatus: 404 });
+    return metrics;
   }
 
   /** Tags set on versions: `<name>/<version> <key>=<value>`; and alias moves. */
@@ -80,7 +95,7 @@ export function fakeStatusPatcher(
       const stored = store.get(`${ref.namespace}/${ref.name}`) as ModelDeployment;
       stored.status = applyMergePatch(stored.status ?? {}, patch) as ModelDeploymentStatus;
       stored.metadata.resourceVersion = String(Number(stored.metadata.resourceVersion) + 1);
-      return true;
+      return stored.metadata.resourceVersion;
     },
   };
 }

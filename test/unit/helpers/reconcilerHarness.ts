@@ -56,6 +56,8 @@ export interface HarnessOptions {
   deployment?: V1Deployment | null;
   /** Use the real KanikoBuilder over the fake Job store instead of a FakeBuilder. */
   realKaniko?: boolean;
+  /** Read-your-writes for the object's own status, as the operator wires it. */
+  ownWrites?: ReconcilerDeps['ownWrites'];
 }
 
 export type Harness = ReturnType<typeof setupReconciler>;
@@ -78,6 +80,9 @@ export function setupReconciler(opts: HarnessOptions = {}) {
   let patchError: unknown;
 
   const ecr = new FakeEcr();
+  /** What the fake Prometheus answers, in order; and the queries it was asked. */
+  const prometheusAnswers: (number | undefined | Error)[] = [];
+  const prometheusQueries: string[] = [];
   const apps = new FakeApps();
   const batch = new FakeBatch();
   const kaniko = new FakeBuilder('kaniko');
@@ -95,6 +100,12 @@ export function setupReconciler(opts: HarnessOptions = {}) {
     apps: apps as unknown as AppsV1Api,
     batch: batch as unknown as BatchV1Api,
     core: batch as unknown as CoreV1Api,
+    prometheus: async (address, query) => {
+      prometheusQueries.push(`${address} ${query}`);
+      const answer = prometheusAnswers.shift();
+      if (answer instanceof Error) throw answer;
+      return answer;
+    },
   };
 
   const deps: ReconcilerDeps = {
@@ -115,6 +126,7 @@ export function setupReconciler(opts: HarnessOptions = {}) {
     now: () => new Date(clock.ms),
     fieldManager: FIELD_MANAGER,
     log: pino({ level: 'silent' }),
+    ...(opts.ownWrites ? { ownWrites: opts.ownWrites } : {}),
     statusPatcher: fakeStatusPatcher(store, {
       before: () => {
         if (conflicts > 0) {
@@ -171,6 +183,8 @@ export function setupReconciler(opts: HarnessOptions = {}) {
     ecr,
     apps,
     batch,
+    prometheusAnswers,
+    prometheusQueries,
     kaniko,
     codebuild,
     /** Every status write from now on fails with `err`. */

@@ -14,7 +14,7 @@ const render = (m: ModelDeployment, model: ResolvedModel, runKey: string) =>
     md: m,
     model,
     test: m.spec.test as TestSpec,
-    deploymentName: m.spec.deployment?.name ?? '',
+    serviceName: m.spec.deployment?.name ?? '',
     runKey,
   });
 

@@ -104,6 +104,8 @@ function slowRegistry(ctx: ReconcileContext) {
       return answer.promise;
     },
     getLatestVersionInStage: () => answer.promise,
+    getVersion: () => answer.promise,
+    getRunMetrics: async () => ({}),
     setVersionTag: async () => undefined,
     setAlias: async () => undefined,
   };
