@@ -63,8 +63,9 @@ export async function deliverCanary(
     );
     const rolled = await rollout(ctx, plan, image, claimed);
     if (rolled.kind !== 'next') return rolled;
-    // The analysis steps tested the version already; without one, test it as a rolling update does.
-    if (!steps.some((s) => s.analysis)) {
+    // A testJob analysis step tested the version already; without one, test it as a rolling
+    // update does (a Prometheus analysis is no test of the API).
+    if (!steps.some((s) => s.analysis?.testJob)) {
       const tested = await runTests(ctx, plan, rolled.value);
       if (tested.kind !== 'next') return tested;
     }

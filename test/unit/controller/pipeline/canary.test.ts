@@ -162,4 +162,40 @@ describe('canary', () => {
     expect(t.apps.get(CANARY)).toBeUndefined();
     expect(t.apps.patches).toEqual([]);
   });
+
+  it('with only a Prometheus analysis, the test Job still runs after promotion', async () => {
+    const prometheus = {
+      address: 'http://p:9090',
+      query: 'q',
+      max: '1',
+      interval: '1s',
+      count: 1,
+      failureLimit: 0,
+    };
+    const t = setupReconciler({
+      spec: {
+        strategy: { type: 'Canary', canary: { steps: [{ setWeight: 50 }, { analysis: { prometheus } }] } },
+      },
+    });
+    t.ecr.push(TAG, DIGEST_A);
+    t.batch.services.set(`${NS}/churn-api`, {
+      metadata: { name: 'churn-api', namespace: NS, resourceVersion: '1' },
+      spec: { selector: { app: 'churn-api' }, ports: [{ port: 80, targetPort: 8080 }] },
+    });
+    await t.reconcile();
+    t.apps.setRolledOut(CANARY);
+    t.prometheusAnswers.push(0);
+    await t.reconcile(); // analysis passes, serving patched
+    expect(t.apps.container()?.image).toBe(REF_A);
+    t.apps.setRolledOut();
+    await t.reconcile();
+    expect(t.status().phase).toBe('Testing');
+    const job = t.batch.jobs.get(`${NS}/${t.testJobName()}`);
+    expect(job?.spec?.template.spec?.containers[0]?.env).toEqual(
+      expect.arrayContaining([{ name: 'SERVICE_URL', value: `http://churn-api.${NS}.svc` }]),
+    );
+    t.batch.finish(t.testJobName(), 'Complete');
+    await t.reconcile();
+    expect(t.status().phase).toBe('Succeeded');
+  });
 });
