@@ -13,6 +13,9 @@ export const DECIMAL = /^[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]{1,3})?
 const NON_NEGATIVE_DECIMAL = /^\+?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]{1,3})?$/;
 export const MAX_METRIC_CHECKS = 16;
 
+/** A number written as a decimal string (see DECIMAL). */
+const decimal = (pattern = DECIMAL) => z.string().max(32).regex(pattern);
+
 const boundRule = {
   rule: 'has(self.threshold) || has(self.notWorseThanServing)',
   message: 'a metric check needs threshold, notWorseThanServing or both',
@@ -29,10 +32,7 @@ export const MlflowMetricCheckSchema = z
     better: z
       .enum(['Higher', 'Lower'])
       .describe('Which way the metric improves: Higher (accuracy, AUC) or Lower (loss, RMSE).'),
-    threshold: z
-      .string()
-      .max(32)
-      .regex(DECIMAL)
+    threshold: decimal()
       .optional()
       .describe(
         'Absolute bound, as a decimal string ("0.9"): the candidate must be at least this (better: Higher) ' +
@@ -40,10 +40,7 @@ export const MlflowMetricCheckSchema = z
       ),
     notWorseThanServing: z
       .object({
-        tolerance: z
-          .string()
-          .max(32)
-          .regex(NON_NEGATIVE_DECIMAL)
+        tolerance: decimal(NON_NEGATIVE_DECIMAL)
           .default('0')
           .describe(
             'How much worse than the serving version the candidate may be, as a decimal string. Defaults to "0".',
@@ -112,16 +109,10 @@ export const PrometheusAnalysisSchema = z
         'PromQL instant query whose result is one number (a scalar, or the first sample of a vector). ' +
           '{namespace}, {canary} (the canary Deployment, e.g. pod=~"{canary}-.*") and {version} are replaced.',
       ),
-    min: z
-      .string()
-      .max(32)
-      .regex(DECIMAL)
+    min: decimal()
       .optional()
       .describe('A measurement passes when the value is at least this (decimal string).'),
-    max: z
-      .string()
-      .max(32)
-      .regex(DECIMAL)
+    max: decimal()
       .optional()
       .describe(
         'A measurement passes when the value is at most this (decimal string), e.g. an error rate "0.05".',

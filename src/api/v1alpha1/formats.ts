@@ -29,6 +29,10 @@ export const RESOURCE_NAME =
 // "", "+" or "Ki" alone and stalls on exponents near 2^31, neither of which a user means.
 export const QUANTITY = /^\+?([0-9]+(\.[0-9]*)?|\.[0-9]+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]{1,3})?$/;
 
+/** Kubernetes names: a DNS label (Services, containers) and a DNS subdomain (most objects). */
+export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+export const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
 /** A regex as a single-quoted CEL string literal. */
 export function celString(re: RegExp): string {
   return `'${re.source.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;

@@ -5,7 +5,15 @@
 // test/integration/crd.test.ts prove the two agree on the same table of examples.
 import { z } from 'zod';
 import { GO_DURATION, parseDurationMs } from '../../runtime/duration.js';
-import { ALIAS, apiInteger, celString, HTTP_URL, MODEL_NAME, VERSION_LIKE_ALIAS } from './formats.js';
+import {
+  ALIAS,
+  apiInteger,
+  celString,
+  DNS_SUBDOMAIN,
+  HTTP_URL,
+  MODEL_NAME,
+  VERSION_LIKE_ALIAS,
+} from './formats.js';
 import { AnalysisSchema, analysisIssues } from './analysis.js';
 import { StrategySchema, strategyIssues } from './strategy.js';
 import {
@@ -36,7 +44,6 @@ export const RETRY_ANNOTATION = `${GROUP}/retry`;
 export const APPROVE_ANNOTATION = `${GROUP}/approve`;
 
 export const MIN_POLL_INTERVAL = '10s';
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 /** The longest Go duration (2^63-1 ns, about 2562047h): CEL's duration() fails beyond it. */
 const MAX_DURATION_MS = 9_223_372_036_854.775;
 

@@ -6,6 +6,8 @@ import { RunResult } from './conditions.js';
 import {
   apiInteger,
   BUILD_CONTEXT,
+  DNS_LABEL,
+  DNS_SUBDOMAIN,
   ENV_NAME,
   IMAGE,
   keysMatch,
@@ -18,8 +20,6 @@ import { userMap } from './userMap.js';
 // <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>; repository names as ECR allows.
 export const ECR_REPOSITORY =
   /^([0-9]{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?\/((?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)$/;
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 // Docker tag characters plus the template placeholders.
 const TAG_TEMPLATE = /^[A-Za-z0-9_{][A-Za-z0-9_.{}-]{0,127}$/;
 
@@ -448,7 +448,6 @@ export const PreviewStatusSchema = z
     ),
   })
   .describe('Blue-green: the preview of the current or last run, until it is removed.');
-export type PreviewStatus = z.infer<typeof PreviewStatusSchema>;
 
 export const CanaryStatusSchema = z
   .object({

@@ -4,9 +4,7 @@
 import { z } from 'zod';
 import { GO_DURATION } from '../../runtime/duration.js';
 import { PrometheusAnalysisSchema, prometheusIssues } from './analysis.js';
-import { apiInteger } from './formats.js';
-
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+import { apiInteger, DNS_LABEL } from './formats.js';
 
 export const BlueGreenSchema = z
   .object({

@@ -3,7 +3,6 @@
 // kept on the Service itself (an annotation written in the same patch): a restarted operator,
 // or the finalizer of a deleted ModelDeployment, reads it back from there. Pure.
 import type { V1Service } from '@kubernetes/client-node';
-import { isDeepStrictEqual } from 'node:util';
 import { GROUP } from '../../api/v1alpha1/modelDeployment.js';
 
 export const SWITCH_ANNOTATION = `${GROUP}/switched-from`;
@@ -55,7 +54,3 @@ export function switchBackOps(service: V1Service, switched: Switched): object[] 
     { op: 'remove', path: annotationPath },
   ];
 }
-
-/** Whether the Service selects exactly `selector` now. */
-export const selects = (service: V1Service, selector: Record<string, string>): boolean =>
-  isDeepStrictEqual(service.spec?.selector ?? {}, selector);

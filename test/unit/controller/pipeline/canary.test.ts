@@ -18,8 +18,9 @@ const steps = [
   { pause: {} },
 ];
 
-function canary(): Harness {
-  const t = setupReconciler({ spec: { strategy: { type: 'Canary', canary: { steps } } } });
+/** A canary object with `canarySteps`, its image in ECR, 4 serving replicas and their Service. */
+function canary(canarySteps: readonly object[] = steps): Harness {
+  const t = setupReconciler({ spec: { strategy: { type: 'Canary', canary: { steps: canarySteps } } } });
   t.ecr.push(TAG, DIGEST_A);
   t.apps.get().spec!.replicas = 4;
   t.apps.get().spec!.template.metadata = { labels: { app: 'churn-api' } };
@@ -118,16 +119,7 @@ describe('canary', () => {
       count: 3,
       failureLimit: 1,
     };
-    const t = setupReconciler({
-      spec: {
-        strategy: { type: 'Canary', canary: { steps: [{ setWeight: 25 }, { analysis: { prometheus } }] } },
-      },
-    });
-    t.ecr.push(TAG, DIGEST_A);
-    t.batch.services.set(`${NS}/churn-api`, {
-      metadata: { name: 'churn-api', namespace: NS, resourceVersion: '1' },
-      spec: { selector: { app: 'churn-api' }, ports: [{ port: 80, targetPort: 8080 }] },
-    });
+    const t = canary([{ setWeight: 25 }, { analysis: { prometheus } }]);
     await t.reconcile();
     t.apps.setRolledOut(CANARY);
     t.prometheusAnswers.push(0.01, 0.2, 0.3);
@@ -172,16 +164,7 @@ describe('canary', () => {
       count: 1,
       failureLimit: 0,
     };
-    const t = setupReconciler({
-      spec: {
-        strategy: { type: 'Canary', canary: { steps: [{ setWeight: 50 }, { analysis: { prometheus } }] } },
-      },
-    });
-    t.ecr.push(TAG, DIGEST_A);
-    t.batch.services.set(`${NS}/churn-api`, {
-      metadata: { name: 'churn-api', namespace: NS, resourceVersion: '1' },
-      spec: { selector: { app: 'churn-api' }, ports: [{ port: 80, targetPort: 8080 }] },
-    });
+    const t = canary([{ setWeight: 50 }, { analysis: { prometheus } }]);
     await t.reconcile();
     t.apps.setRolledOut(CANARY);
     t.prometheusAnswers.push(0);
